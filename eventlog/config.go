@@ -1,0 +1,78 @@
+package eventlog
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+// Defaults for Config.
+const (
+	DefaultDir      = "./foreman-data"
+	DefaultMaxGroup = 4096
+)
+
+// Config says where and how to open a Log.
+type Config struct {
+	// Dir is the data dir (FOREMAN_DATA_DIR).
+	Dir string
+	// FS is the filesystem; nil means the OS. Tests pass vfs.NewMem() or
+	// vfs.NewCrashableMem().
+	FS vfs.FS
+	// ReadOnly opens without a sequencer; every write returns ErrReadOnly.
+	ReadOnly bool
+	// MaxGroup caps the events committed in one group (one fsync).
+	MaxGroup int
+	// Logger receives Pebble's own messages; nil discards Info.
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns a Config with every default set.
+func DefaultConfig() Config {
+	return Config{Dir: DefaultDir, MaxGroup: DefaultMaxGroup}
+}
+
+func (c *Config) setDefaults() {
+	if c.Dir == "" {
+		c.Dir = DefaultDir
+	}
+	if c.FS == nil {
+		c.FS = vfs.Default
+	}
+	if c.MaxGroup == 0 {
+		c.MaxGroup = DefaultMaxGroup
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Validate names the first bad field.
+func (c Config) Validate() error {
+	if c.MaxGroup < 0 {
+		return fmt.Errorf("eventlog: MaxGroup must be positive, got %d", c.MaxGroup)
+	}
+	if c.Dir == "" && c.FS != nil {
+		return errors.New("eventlog: Dir is required")
+	}
+	return nil
+}
+
+// pebbleLogger routes Pebble's messages to slog.
+type pebbleLogger struct{ l *slog.Logger }
+
+func (p pebbleLogger) Infof(format string, args ...any) {
+	p.l.Debug(fmt.Sprintf(format, args...), "component", "pebble")
+}
+
+func (p pebbleLogger) Errorf(format string, args ...any) {
+	p.l.Error(fmt.Sprintf(format, args...), "component", "pebble")
+}
+
+func (p pebbleLogger) Fatalf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	p.l.Error(msg, "component", "pebble")
+	panic(msg)
+}

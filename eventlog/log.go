@@ -1,0 +1,214 @@
+package eventlog
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Log is the append-only event log. It is safe for concurrent use.
+type Log struct {
+	cfg  Config
+	db   *pebble.DB
+	lock io.Closer
+
+	mu     sync.RWMutex // guards closed against concurrent Append sends
+	closed bool
+	reqs   chan *appendReq
+	quit   chan struct{}
+	done   chan struct{}
+
+	durable atomic.Uint64 // highest offset readers may see
+	low     atomic.Uint64 // lowest offset still stored (the low watermark)
+	changed atomic.Pointer[chan struct{}]
+	failed  atomic.Pointer[error] // sticky commit failure: the log is fail-stop
+
+	// sequencer-owned
+	next     uint64
+	lastTime int64
+
+	commits atomic.Uint64
+	events  atomic.Uint64
+}
+
+// Open opens (creating if needed, unless read-only) the log in cfg.Dir.
+func Open(cfg Config) (*Log, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.setDefaults()
+	if !cfg.ReadOnly {
+		if err := cfg.FS.MkdirAll(cfg.Dir, 0o755); err != nil {
+			return nil, fmt.Errorf("create data dir: %w", err)
+		}
+	} else if _, err := cfg.FS.Stat(cfg.Dir); err != nil {
+		return nil, fmt.Errorf("open data dir: %w", err)
+	}
+	lock, err := cfg.FS.Lock(filepath.Join(cfg.Dir, "FOREMAN.LOCK"))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s (%v)", ErrLocked, cfg.Dir, err)
+	}
+	db, err := pebble.Open(cfg.Dir, &pebble.Options{
+		FS:       cfg.FS,
+		ReadOnly: cfg.ReadOnly,
+		Logger:   pebbleLogger{cfg.Logger},
+	})
+	if err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("open pebble: %w", err)
+	}
+	l := &Log{cfg: cfg, db: db, lock: lock}
+	if err := l.load(); err != nil {
+		db.Close()
+		lock.Close()
+		return nil, err
+	}
+	ch := make(chan struct{})
+	l.changed.Store(&ch)
+	if !cfg.ReadOnly {
+		l.reqs = make(chan *appendReq, 1024)
+		l.quit = make(chan struct{})
+		l.done = make(chan struct{})
+		go l.run()
+	}
+	return l, nil
+}
+
+// load reads the format, the low watermark and the last offset.
+func (l *Log) load() error {
+	switch v, err := l.get(keyFormat); {
+	case errors.Is(err, ErrNotFound):
+		if !l.cfg.ReadOnly {
+			if err := l.db.Set(keyFormat, []byte{storeFormat}, pebble.Sync); err != nil {
+				return fmt.Errorf("write format: %w", err)
+			}
+		}
+	case err != nil:
+		return fmt.Errorf("read format: %w", err)
+	case len(v) != 1 || v[0] != storeFormat:
+		return fmt.Errorf("eventlog: unsupported store format %v in %s", v, l.cfg.Dir)
+	}
+	low := uint64(1)
+	switch v, err := l.get(keyLow); {
+	case err == nil && len(v) == 8:
+		low = binary.BigEndian.Uint64(v)
+	case err == nil:
+		return &CorruptError{Offset: 0, Reason: "low watermark has a bad length"}
+	case !errors.Is(err, ErrNotFound):
+		return fmt.Errorf("read low watermark: %w", err)
+	}
+	l.low.Store(low)
+	last, lastTime, err := l.lastEvent()
+	if err != nil {
+		return err
+	}
+	l.next = max(last+1, low)
+	l.lastTime = lastTime
+	l.durable.Store(l.next - 1)
+	return nil
+}
+
+// lastEvent finds the highest stored offset and its time.
+func (l *Log) lastEvent() (uint64, int64, error) {
+	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: prefixEvent, UpperBound: prefixEnd(prefixEvent)})
+	if err != nil {
+		return 0, 0, fmt.Errorf("open iterator: %w", err)
+	}
+	defer it.Close()
+	if !it.Last() {
+		return 0, 0, it.Error()
+	}
+	off, ok := eventKeyOffset(it.Key())
+	if !ok {
+		return 0, 0, &CorruptError{Reason: fmt.Sprintf("bad event key %x", it.Key())}
+	}
+	e, err := DecodeValue(off, it.Value())
+	if err != nil {
+		return 0, 0, err
+	}
+	return off, e.Time.UnixNano(), nil
+}
+
+// Close stops the sequencer after it commits what was already handed to it,
+// then closes Pebble and releases the lock.
+func (l *Log) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return ErrClosed
+	}
+	l.closed = true
+	l.mu.Unlock()
+	if l.quit != nil {
+		close(l.quit)
+		<-l.done
+	}
+	err := l.db.Close()
+	if lerr := l.lock.Close(); err == nil {
+		err = lerr
+	}
+	return err
+}
+
+// Dir is the data dir the log was opened in.
+func (l *Log) Dir() string { return l.cfg.Dir }
+
+// LastOffset is the highest durable offset (0 for an empty log).
+func (l *Log) LastOffset() uint64 { return l.durable.Load() }
+
+// LowWatermark is the lowest offset still stored; readers start there.
+func (l *Log) LowWatermark() uint64 { return l.low.Load() }
+
+// Changed returns a channel closed at the next commit. Take it before
+// checking LastOffset so that no commit is missed.
+func (l *Log) Changed() <-chan struct{} { return *l.changed.Load() }
+
+// Stats counts commit groups (one fsync each) and events since Open.
+type Stats struct {
+	Commits uint64
+	Events  uint64
+}
+
+// Stats returns the group-commit counters.
+func (l *Log) Stats() Stats {
+	return Stats{Commits: l.commits.Load(), Events: l.events.Load()}
+}
+
+// DiskUsage is the bytes Pebble uses on disk.
+func (l *Log) DiskUsage() uint64 { return l.db.Metrics().DiskSpaceUsage() }
+
+// Backup writes a consistent copy of the whole store to dir, which must not
+// exist. The copy opens like any data dir.
+func (l *Log) Backup(ctx context.Context, dir string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := l.db.Checkpoint(dir, pebble.WithFlushedWAL()); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	return nil
+}
+
+func (l *Log) get(key []byte) ([]byte, error) {
+	v, closer, err := l.db.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := append([]byte(nil), v...)
+	return out, closer.Close()
+}
+
+func nowNanos(last int64) int64 {
+	return max(time.Now().UnixNano(), last)
+}

@@ -1,0 +1,72 @@
+package eventlog
+
+import (
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// The projections keep their state in the same Pebble database, under the
+// p/ prefix; these methods are the whole of their access to it.
+
+// StateGet returns the state value under key.
+func (l *Log) StateGet(key []byte) ([]byte, error) {
+	return l.get(stateKey(key))
+}
+
+// StateScan calls fn for each state key with the given prefix, in key order.
+// k and v are valid only during the call.
+func (l *Log) StateScan(prefix []byte, fn func(k, v []byte) error) error {
+	lo := stateKey(prefix)
+	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: prefixEnd(lo)})
+	if err != nil {
+		return fmt.Errorf("open iterator: %w", err)
+	}
+	defer it.Close()
+	for ok := it.First(); ok; ok = it.Next() {
+		if err := fn(it.Key()[len(prefixState):], it.Value()); err != nil {
+			return err
+		}
+	}
+	return it.Error()
+}
+
+// StateBatch collects state writes that commit atomically.
+type StateBatch struct {
+	b *pebble.Batch
+}
+
+// NewStateBatch starts a batch of state writes.
+func (l *Log) NewStateBatch() *StateBatch {
+	return &StateBatch{b: l.db.NewBatch()}
+}
+
+// Set stages key = value.
+func (s *StateBatch) Set(key, value []byte) error { return s.b.Set(stateKey(key), value, nil) }
+
+// Delete stages the removal of key.
+func (s *StateBatch) Delete(key []byte) error { return s.b.Delete(stateKey(key), nil) }
+
+// CommitState applies the batch without a sync: state is derived from the
+// synced log, so a lost write only means a longer replay.
+func (l *Log) CommitState(s *StateBatch) error {
+	defer s.b.Close()
+	if l.cfg.ReadOnly {
+		return ErrReadOnly
+	}
+	if err := s.b.Commit(pebble.NoSync); err != nil {
+		return fmt.Errorf("commit state: %w", err)
+	}
+	return nil
+}
+
+// ClearState deletes all projection state (before a rebuild).
+func (l *Log) ClearState() error {
+	if l.cfg.ReadOnly {
+		return ErrReadOnly
+	}
+	if err := l.db.DeleteRange(prefixState, prefixEnd(prefixState), pebble.NoSync); err != nil {
+		return fmt.Errorf("clear state: %w", err)
+	}
+	return nil
+}
