@@ -1,0 +1,63 @@
+package api
+
+import (
+	"context"
+	"crypto/subtle"
+	"net/http"
+	"strings"
+
+	"github.com/julienschmidt/httprouter"
+)
+
+// auth checks bearer tokens. Every token is compared in constant time, and
+// all of them are tried, so timing reveals neither a token nor which one
+// matched.
+type auth struct {
+	names  []string
+	tokens [][]byte
+}
+
+func newAuth(tokens map[string]string) *auth {
+	a := &auth{}
+	for name, tok := range tokens {
+		a.names = append(a.names, name)
+		a.tokens = append(a.tokens, []byte(tok))
+	}
+	return a
+}
+
+type callerKey struct{}
+
+// Caller is the name of the token that authenticated the request ("" when
+// auth is off).
+func Caller(ctx context.Context) string {
+	s, _ := ctx.Value(callerKey{}).(string)
+	return s
+}
+
+func (a *auth) require(h httprouter.Handle) httprouter.Handle {
+	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+		if len(a.tokens) == 0 {
+			h(w, r, ps)
+			return
+		}
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="foreman"`)
+			writeError(w, http.StatusUnauthorized, "unauthorized: missing bearer token")
+			return
+		}
+		match := -1
+		for i, tok := range a.tokens {
+			if subtle.ConstantTimeCompare([]byte(got), tok) == 1 {
+				match = i
+			}
+		}
+		if match < 0 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="foreman", error="invalid_token"`)
+			writeError(w, http.StatusUnauthorized, "unauthorized: invalid bearer token")
+			return
+		}
+		h(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, a.names[match])), ps)
+	}
+}

@@ -1,0 +1,99 @@
+// Command foreman fronts one Ollama server with a durable, queued,
+// observable job endpoint. See the README for the commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	m := NewMain()
+	if err := m.Run(ctx, os.Args[1:]); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(m.Stderr, "foreman:", err)
+		}
+		os.Exit(exitCode(err))
+	}
+}
+
+// Exit codes.
+const (
+	ExitOK      = 0
+	ExitError   = 1 // operational failure
+	ExitUsage   = 2 // bad command line or configuration
+	ExitCorrupt = 3 // the event log or the projections failed verification
+)
+
+// usageError marks a bad command line.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func exitCode(err error) int {
+	var ue *usageError
+	var ce *ConfigError
+	var ve *verifyFailure
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &ue), errors.As(err, &ce), errors.Is(err, flag.ErrHelp):
+		return ExitUsage
+	case errors.As(err, &ve):
+		return ExitCorrupt
+	}
+	return ExitError
+}
+
+// Main holds the program's outside world, so tests can run commands in
+// process.
+type Main struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	Getenv func(string) string
+}
+
+// NewMain returns a Main wired to the process.
+func NewMain() *Main {
+	return &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+}
+
+const usage = `foreman fronts one Ollama server with a durable, queued job endpoint.
+
+Usage:
+  foreman serve               run the daemon (settings: FOREMAN_* variables)
+  foreman log <command>       inspect, verify and export an event log offline
+  foreman backup DIR          write a consistent copy of the store to DIR
+
+Run "foreman <command> -h" for a command's flags.`
+
+// Run dispatches a subcommand.
+func (m *Main) Run(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprintln(m.Stderr, usage)
+		return &usageError{"no command given"}
+	}
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "serve":
+		return (&ServeCommand{m: m}).Run(ctx, rest)
+	case "log":
+		return (&LogCommand{m: m}).Run(ctx, rest)
+	case "backup":
+		return (&BackupCommand{m: m}).Run(ctx, rest)
+	case "help", "-h", "--help":
+		fmt.Fprintln(m.Stdout, usage)
+		return nil
+	default:
+		fmt.Fprintln(m.Stderr, usage)
+		return &usageError{fmt.Sprintf("unknown command %q", cmd)}
+	}
+}
