@@ -5,6 +5,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"net/http"
@@ -25,11 +26,26 @@ type Backuper interface {
 // Config wires a Server.
 type Config struct {
 	// Tokens maps a caller's name to its bearer token. Empty: no auth.
-	Tokens map[string]string
-	Health Health   // nil: never degraded
-	Backup Backuper // nil: POST /admin/backup answers 501
-	Logger *slog.Logger
+	Tokens    map[string]string
+	Health    Health   // nil: never degraded
+	Backup    Backuper // nil: POST /admin/backup answers 501
+	Log       Log
+	Jobs      Jobs
+	Hub       *Hub
+	Inventory Inventory
+	Target    Forwarder
+	// MaxBody bounds request bodies (FOREMAN_MAX_BODY).
+	MaxBody int64
+	// MaxAttempts is recorded on each job (FOREMAN_MAX_ATTEMPTS).
+	MaxAttempts int
+	Logger      *slog.Logger
 }
+
+// Defaults for Config.
+const (
+	DefaultMaxBody     = 32 << 20
+	DefaultMaxAttempts = 3
+)
 
 // Server is foreman's HTTP handler.
 type Server struct {
@@ -43,17 +59,31 @@ func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	cfg.MaxBody = cmp.Or(cfg.MaxBody, DefaultMaxBody)
+	cfg.MaxAttempts = cmp.Or(cfg.MaxAttempts, DefaultMaxAttempts)
+	if cfg.Hub == nil {
+		cfg.Hub = NewHub()
+	}
 	s := &Server{cfg: cfg, router: httprouter.New(), auth: newAuth(cfg.Tokens)}
 	s.router.HandleMethodNotAllowed = true
-	s.router.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "405 method not allowed", http.StatusMethodNotAllowed)
-	})
+	s.router.MethodNotAllowed = plain(http.StatusMethodNotAllowed, "405 method not allowed")
+	s.router.NotFound = plain(http.StatusNotFound, "404 page not found")
 	s.router.GET("/healthz", s.healthz)
 	s.router.POST("/admin/backup", s.auth.require(s.backup))
+	s.ollamaRoutes()
 	return s
 }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.router.ServeHTTP(w, r)
+}
+
+// plain answers like Ollama's router does for a wrong path or method.
+func plain(status int, msg string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		w.WriteHeader(status)
+		w.Write([]byte(msg))
+	})
 }

@@ -1,0 +1,131 @@
+package api
+
+import (
+	"sync"
+
+	"github.com/oklog/ulid/v2"
+)
+
+// Hub carries a running job's output from the worker to the HTTP callers
+// watching it (the synchronous /api/chat caller, GET /jobs/{id}/stream).
+// Chunks are never written to the log. The worker calls Begin, Chunk and
+// End (its worker.Sink); each subscriber has a bounded buffer, and one that
+// falls behind is cut off rather than allowed to stall the worker.
+type Hub struct {
+	mu   sync.Mutex
+	subs map[ulid.ULID]map[*Subscription]struct{}
+	// MaxBuffered bounds the bytes queued for one subscriber.
+	MaxBuffered int
+}
+
+// DefaultMaxBuffered is the per-subscriber buffer of a new Hub.
+const DefaultMaxBuffered = 8 << 20
+
+// NewHub returns an empty hub.
+func NewHub() *Hub {
+	return &Hub{subs: map[ulid.ULID]map[*Subscription]struct{}{}, MaxBuffered: DefaultMaxBuffered}
+}
+
+// Message is one item of a job's live output.
+type Message struct {
+	// Begin: the target answered with Status and ContentType.
+	Begin       bool
+	Status      int
+	ContentType string
+	// Data is one raw line (an NDJSON chunk or a whole JSON body).
+	Data []byte
+	// End: the attempt is over; Err is its failure, if any.
+	End bool
+	Err string
+}
+
+// Subscription receives a job's messages in order.
+type Subscription struct {
+	hub    *Hub
+	job    ulid.ULID
+	ch     chan struct{} // signalled when msgs grows
+	mu     sync.Mutex
+	msgs   []Message
+	bytes  int
+	lagged bool
+	closed bool
+}
+
+// Subscribe starts receiving the job's live output. Subscribe before the
+// job can start (before appending its submission) so nothing is missed.
+func (h *Hub) Subscribe(job ulid.ULID) *Subscription {
+	s := &Subscription{hub: h, job: job, ch: make(chan struct{}, 1)}
+	h.mu.Lock()
+	if h.subs[job] == nil {
+		h.subs[job] = map[*Subscription]struct{}{}
+	}
+	h.subs[job][s] = struct{}{}
+	h.mu.Unlock()
+	return s
+}
+
+// Close stops the subscription.
+func (s *Subscription) Close() {
+	h := s.hub
+	h.mu.Lock()
+	delete(h.subs[s.job], s)
+	if len(h.subs[s.job]) == 0 {
+		delete(h.subs, s.job)
+	}
+	h.mu.Unlock()
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+}
+
+// Ready is signalled when Next may have something.
+func (s *Subscription) Ready() <-chan struct{} { return s.ch }
+
+// Next takes the queued messages. lagged reports that the subscriber fell
+// more than MaxBuffered behind and lost output.
+func (s *Subscription) Next() (msgs []Message, lagged bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	msgs, s.msgs, s.bytes = s.msgs, nil, 0
+	return msgs, s.lagged
+}
+
+func (h *Hub) publish(job ulid.ULID, m Message) {
+	h.mu.Lock()
+	subs := make([]*Subscription, 0, len(h.subs[job]))
+	for s := range h.subs[job] {
+		subs = append(subs, s)
+	}
+	h.mu.Unlock()
+	for _, s := range subs {
+		s.mu.Lock()
+		switch {
+		case s.closed || s.lagged:
+		case s.bytes+len(m.Data) > h.MaxBuffered:
+			s.lagged, s.msgs = true, nil
+		default:
+			s.msgs = append(s.msgs, m)
+			s.bytes += len(m.Data)
+		}
+		s.mu.Unlock()
+		select {
+		case s.ch <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Begin records that the target answered an attempt of job.
+func (h *Hub) Begin(job ulid.ULID, status int, contentType string) {
+	h.publish(job, Message{Begin: true, Status: status, ContentType: contentType})
+}
+
+// Chunk passes one line of output.
+func (h *Hub) Chunk(job ulid.ULID, line []byte) {
+	h.publish(job, Message{Data: line})
+}
+
+// End closes an attempt; errMsg is empty on success.
+func (h *Hub) End(job ulid.ULID, errMsg string) {
+	h.publish(job, Message{End: true, Err: errMsg})
+}

@@ -1,0 +1,137 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/julienschmidt/httprouter"
+	ollama "github.com/ollama/ollama/api"
+)
+
+// ollamaRoutes registers the Ollama-compatible surface. Chat and generate
+// go through the queue; embeddings, show and version go straight to the
+// target (ADR-0013); tags and ps come from the inventory.
+func (s *Server) ollamaRoutes() {
+	r, a := s.router, s.auth.require
+	r.GET("/", a(s.root))
+	r.HEAD("/", a(s.root))
+	r.GET("/api/version", a(s.forward))
+	r.GET("/api/tags", a(s.tags))
+	r.GET("/api/ps", a(s.ps))
+	r.POST("/api/show", a(s.forward))
+	r.POST("/api/embed", a(s.forward))
+	r.POST("/api/embeddings", a(s.forward))
+	r.POST("/api/chat", a(s.syncJob("chat")))
+	r.POST("/api/generate", a(s.syncJob("generate")))
+	for _, rt := range []struct{ method, path string }{
+		{"POST", "/api/pull"}, {"POST", "/api/push"}, {"POST", "/api/create"},
+		{"POST", "/api/copy"}, {"DELETE", "/api/delete"},
+		{"POST", "/api/blobs/:digest"}, {"HEAD", "/api/blobs/:digest"},
+	} {
+		r.Handle(rt.method, rt.path, a(notServed))
+	}
+	for _, m := range []string{"GET", "POST", "PUT", "DELETE"} {
+		r.Handle(m, "/v1/*rest", a(openAINotServed))
+	}
+}
+
+func (s *Server) root(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		io.WriteString(w, "Ollama is running")
+	}
+}
+
+func (s *Server) tags(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	models := s.cfg.Inventory.Models()
+	if models == nil {
+		models = []ollama.ListModelResponse{}
+	}
+	writeJSON(w, http.StatusOK, ollama.ListResponse{Models: models})
+}
+
+func (s *Server) ps(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	running := s.cfg.Inventory.Running()
+	if running == nil {
+		running = []ollama.ProcessModelResponse{}
+	}
+	writeJSON(w, http.StatusOK, ollama.ProcessResponse{Models: running})
+}
+
+// forward proxies a request that bypasses the queue, relaying the target's
+// status, content type and body as they come (embeddings run concurrently
+// with the worker's job).
+func (s *Server) forward(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	body, ok := s.readBody(w, r)
+	if !ok {
+		return
+	}
+	resp, err := s.cfg.Target.Forward(r.Context(), r.Method, r.URL.Path, body)
+	if err != nil {
+		if errors.Is(r.Context().Err(), context.Canceled) {
+			return
+		}
+		writeError(w, http.StatusBadGateway, "ollama target unreachable: "+err.Error())
+		return
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); ct != "" {
+		w.Header().Set("Content-Type", ct)
+	}
+	w.WriteHeader(resp.StatusCode)
+	copyFlushing(w, resp.Body)
+}
+
+// copyFlushing copies a possibly streamed body, flushing as it goes.
+func copyFlushing(w http.ResponseWriter, r io.Reader) {
+	f, _ := w.(http.Flusher)
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return
+			}
+			if f != nil {
+				f.Flush()
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// readBody reads a bounded body: 413 past MaxBody.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	if r.Body == nil {
+		return nil, true
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBody))
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body too large: the limit is %d bytes (FOREMAN_MAX_BODY)", mbe.Limit))
+		return nil, false
+	case err != nil:
+		writeError(w, http.StatusBadRequest, "reading request body: "+err.Error())
+		return nil, false
+	}
+	return body, true
+}
+
+func notServed(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	writeError(w, http.StatusNotImplemented, fmt.Sprintf("foreman does not serve %s %s: manage models on the Ollama host itself (ADR-0020)", r.Method, r.URL.Path))
+}
+
+func openAINotServed(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	writeJSON(w, http.StatusNotImplemented, map[string]any{"error": map[string]any{
+		"message": fmt.Sprintf("foreman does not serve the OpenAI-compatible API (%s); use the native Ollama API (ADR-0003, ADR-0020)", strings.TrimSpace(r.URL.Path)),
+		"type":    "api_error", "param": nil, "code": nil,
+	}})
+}

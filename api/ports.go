@@ -1,0 +1,41 @@
+package api
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/oklog/ulid/v2"
+	ollama "github.com/ollama/ollama/api"
+
+	"github.com/foreman-dev/foreman/eventlog"
+	"github.com/foreman-dev/foreman/projections"
+)
+
+// The small interfaces through which the API reaches the rest of foreman;
+// cmd/foreman wires them.
+
+// Inventory is the target's model inventory (worker/target.Inventory).
+type Inventory interface {
+	Models() []ollama.ListModelResponse
+	Running() []ollama.ProcessModelResponse
+	// HasOrRefresh re-polls the target once before saying no.
+	HasOrRefresh(ctx context.Context, model string) (bool, error)
+}
+
+// Forwarder sends a request straight to the target and returns its answer
+// unread (worker/target.Client). Used by the routes that bypass the queue.
+type Forwarder interface {
+	Forward(ctx context.Context, method, path string, body []byte) (*http.Response, error)
+}
+
+// Log is the part of the event log the API writes and reads.
+type Log interface {
+	Append(ctx context.Context, recs ...eventlog.Record) ([]eventlog.Event, error)
+}
+
+// Jobs is the read side: the projections.
+type Jobs interface {
+	Job(id ulid.ULID) (projections.Job, error)
+	Active() []projections.Job
+	WaitFor(ctx context.Context, off uint64) error
+}

@@ -1,0 +1,81 @@
+package api
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/oklog/ulid/v2"
+	ollama "github.com/ollama/ollama/api"
+
+	"github.com/foreman-dev/foreman/eventlog"
+)
+
+// requestError is a refusal with Ollama's status and message.
+type requestError struct {
+	status int
+	msg    string
+}
+
+func (e *requestError) Error() string { return e.msg }
+
+// parseOllama checks a chat or generate body the way Ollama does, with the
+// same types, so that malformed JSON and wrong field types get Ollama's
+// own messages, and returns the model.
+func parseOllama(kind eventlog.Kind, body []byte) (string, error) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return "", &requestError{http.StatusBadRequest, "missing request body"}
+	}
+	var model string
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if kind == eventlog.KindGenerate {
+		var req ollama.GenerateRequest
+		if err := dec.Decode(&req); err != nil {
+			return "", &requestError{http.StatusBadRequest, err.Error()}
+		}
+		model = req.Model
+		if model == "" { // Ollama answers generate without a model with 404
+			return "", &requestError{http.StatusNotFound, "model '' not found"}
+		}
+	} else {
+		var req ollama.ChatRequest
+		if err := dec.Decode(&req); err != nil {
+			return "", &requestError{http.StatusBadRequest, err.Error()}
+		}
+		model = req.Model
+		if model == "" {
+			return "", &requestError{http.StatusBadRequest, "model is required"}
+		}
+	}
+	return model, nil
+}
+
+// submission builds the job.submitted record; a body over
+// eventlog.InlineRequestMax goes to a blob in the same batch.
+func submission(id ulid.ULID, p eventlog.Submitted, body []byte) eventlog.Record {
+	sum := sha256.Sum256(body)
+	p.RequestSize, p.RequestSHA256 = len(body), sum[:]
+	rec := eventlog.Record{Job: id, Type: eventlog.JobSubmitted, Payload: &p}
+	if len(body) > eventlog.InlineRequestMax {
+		key := eventlog.RequestBlob(id)
+		p.RequestBlob = key
+		rec.Blobs = []eventlog.Blob{{Key: key, Data: body}}
+	} else {
+		p.Request = body
+	}
+	return rec
+}
+
+// modelKnown refuses a model the target does not have, re-polling once.
+func (s *Server) modelKnown(r *http.Request, model string) error {
+	ok, err := s.cfg.Inventory.HasOrRefresh(r.Context(), model)
+	if err != nil && !ok {
+		return &requestError{http.StatusBadGateway, fmt.Sprintf("cannot check model %q: ollama target unreachable: %v", model, err)}
+	}
+	if !ok {
+		return &requestError{http.StatusNotFound, fmt.Sprintf("model '%s' not found", model)}
+	}
+	return nil
+}

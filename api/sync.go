@@ -1,0 +1,113 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/julienschmidt/httprouter"
+	"github.com/oklog/ulid/v2"
+
+	"github.com/foreman-dev/foreman/eventlog"
+)
+
+// syncJob serves /api/chat and /api/generate: the call becomes a job in the
+// log, waits in the queue, and the caller receives the target's answer as
+// the worker produces it. The status line is held until the target
+// answers, so an error before the first chunk keeps Ollama's status and
+// body. These jobs never fire webhooks (ADR-0014).
+func (s *Server) syncJob(kind eventlog.Kind) httprouter.Handle {
+	return func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+		body, ok := s.readBody(w, r)
+		if !ok {
+			return
+		}
+		model, err := parseOllama(kind, body)
+		if err == nil {
+			err = s.modelKnown(r, model)
+		}
+		if err != nil {
+			s.refuse(w, err)
+			return
+		}
+		id := ulid.Make()
+		sub := s.cfg.Hub.Subscribe(id) // before the job can start
+		defer sub.Close()
+		rec := submission(id, eventlog.Submitted{
+			Model: model, Kind: kind, Sync: true, Submitter: Caller(r.Context()), MaxAttempts: s.cfg.MaxAttempts,
+		}, body)
+		if _, err := s.cfg.Log.Append(r.Context(), rec); err != nil {
+			writeError(w, http.StatusServiceUnavailable, "cannot queue the request: "+err.Error())
+			return
+		}
+		s.relay(w, r, id, sub)
+	}
+}
+
+// relay writes the job's live output to the caller until the attempt that
+// answers it ends. If the caller goes away, the job is cancelled (an
+// appended cancel request; the worker removes or aborts it).
+func (s *Server) relay(w http.ResponseWriter, r *http.Request, id ulid.ULID, sub *Subscription) {
+	f, _ := w.(http.Flusher)
+	status, ndjson := 0, false
+	for {
+		select {
+		case <-r.Context().Done():
+			s.requestCancel(r.Context(), id, "caller disconnected")
+			return
+		case <-sub.Ready():
+		}
+		msgs, lagged := sub.Next()
+		for _, m := range msgs {
+			switch {
+			case m.Begin:
+				if status != 0 {
+					continue // a later attempt cannot restart the response
+				}
+				status, ndjson = m.Status, strings.HasPrefix(m.ContentType, "application/x-ndjson")
+				w.Header().Set("Content-Type", m.ContentType)
+				w.WriteHeader(status)
+			case m.End:
+				switch {
+				case m.Err == "":
+				case status == 0:
+					writeError(w, http.StatusBadGateway, m.Err)
+				case status < 300 && ndjson:
+					writeLine(w, map[string]string{"error": m.Err})
+				}
+				return
+			default:
+				w.Write(m.Data)
+				if ndjson {
+					w.Write([]byte("\n"))
+				}
+				if f != nil {
+					f.Flush()
+				}
+			}
+		}
+		if lagged {
+			writeLine(w, map[string]string{"error": "foreman: the caller read too slowly and output was dropped"})
+			s.requestCancel(r.Context(), id, "caller too slow")
+			return
+		}
+	}
+}
+
+func (s *Server) requestCancel(ctx context.Context, id ulid.ULID, reason string) {
+	_, err := s.cfg.Log.Append(context.WithoutCancel(ctx), eventlog.Record{Job: id, Type: eventlog.CancelRequested,
+		Payload: &eventlog.CancelRequest{Reason: reason, By: Caller(ctx)}})
+	if err != nil {
+		s.cfg.Logger.Error("could not record a cancel request", "job", id, "err", err)
+	}
+}
+
+func (s *Server) refuse(w http.ResponseWriter, err error) {
+	var re *requestError
+	if errors.As(err, &re) {
+		writeError(w, re.status, re.msg)
+		return
+	}
+	writeError(w, http.StatusInternalServerError, err.Error())
+}
