@@ -31,6 +31,8 @@ type Forwarder interface {
 // Log is the part of the event log the API writes and reads.
 type Log interface {
 	Append(ctx context.Context, recs ...eventlog.Record) ([]eventlog.Event, error)
+	JobEvents(id ulid.ULID) ([]eventlog.Event, error)
+	Blob(key string) ([]byte, error)
 }
 
 // Jobs is the read side: the projections.
@@ -38,4 +40,5 @@ type Jobs interface {
 	Job(id ulid.ULID) (projections.Job, error)
 	Active() []projections.Job
 	WaitFor(ctx context.Context, off uint64) error
+	Idempotent(submitter, key string) (ulid.ULID, bool, error)
 }

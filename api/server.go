@@ -38,7 +38,14 @@ type Config struct {
 	MaxBody int64
 	// MaxAttempts is recorded on each job (FOREMAN_MAX_ATTEMPTS).
 	MaxAttempts int
-	Logger      *slog.Logger
+	// MaxQueue caps waiting jobs (FOREMAN_MAX_QUEUE); 0: no cap.
+	MaxQueue int
+	// WebhookAllow, when not empty, lists the hosts webhooks may go to.
+	WebhookAllow map[string]bool
+	// PublicURL is the base of artifact URLs (FOREMAN_PUBLIC_URL); empty:
+	// the request's own host.
+	PublicURL string
+	Logger    *slog.Logger
 }
 
 // Defaults for Config.
@@ -52,6 +59,7 @@ type Server struct {
 	cfg    Config
 	router *httprouter.Router
 	auth   *auth
+	keys   keyLocks
 }
 
 // New builds the routes.
@@ -71,6 +79,7 @@ func New(cfg Config) *Server {
 	s.router.GET("/healthz", s.healthz)
 	s.router.POST("/admin/backup", s.auth.require(s.backup))
 	s.ollamaRoutes()
+	s.jobRoutes()
 	return s
 }
 

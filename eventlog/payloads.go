@@ -48,10 +48,13 @@ type Submitted struct {
 	RequestSHA256  []byte `msgpack:"request_sha256,omitempty"`
 	WebhookURL     string `msgpack:"webhook_url,omitempty"`
 	IdempotencyKey string `msgpack:"idempotency_key,omitempty"`
-	Priority       int    `msgpack:"priority"`
-	Sync           bool   `msgpack:"sync"` // came through /api/chat or /api/generate
-	Submitter      string `msgpack:"submitter,omitempty"`
-	MaxAttempts    int    `msgpack:"max_attempts"`
+	// BodySHA256 hashes the whole POST /jobs body, foreman's fields
+	// included: a reused idempotency key with another body is refused.
+	BodySHA256  []byte `msgpack:"body_sha256,omitempty"`
+	Priority    int    `msgpack:"priority"`
+	Sync        bool   `msgpack:"sync"` // came through /api/chat or /api/generate
+	Submitter   string `msgpack:"submitter,omitempty"`
+	MaxAttempts int    `msgpack:"max_attempts"`
 }
 
 // InlineRequestMax is the largest request body kept inside job.submitted;

@@ -24,7 +24,7 @@ func apply(j *Job, e eventlog.Event) (*Job, error) {
 			ID: e.Job, Model: p.Model, Kind: p.Kind, State: Queued,
 			Priority: p.Priority, Sync: p.Sync, Submitter: p.Submitter,
 			WebhookURL: p.WebhookURL, IdempotencyKey: p.IdempotencyKey,
-			RequestSHA256: p.RequestSHA256, SubmitOffset: e.Offset,
+			RequestSHA256: p.RequestSHA256, BodySHA256: p.BodySHA256, SubmitOffset: e.Offset,
 			SubmittedAt: e.Time.UnixNano(), UpdatedAt: e.Time.UnixNano(),
 			QueueOffset: e.Offset, QueuedAt: e.Time.UnixNano(),
 			MaxAttempts: p.MaxAttempts, LastOffset: e.Offset,

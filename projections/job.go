@@ -38,6 +38,7 @@ type Job struct {
 	WebhookURL     string        `msgpack:"webhook_url,omitempty"`
 	IdempotencyKey string        `msgpack:"idempotency_key,omitempty"`
 	RequestSHA256  []byte        `msgpack:"request_sha256,omitempty"`
+	BodySHA256     []byte        `msgpack:"body_sha256,omitempty"`
 	SubmitOffset   uint64        `msgpack:"submit_offset"`
 	SubmittedAt    int64         `msgpack:"submitted_at"`
 	StartedAt      int64         `msgpack:"started_at,omitempty"`

@@ -1,0 +1,255 @@
+package api
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/julienschmidt/httprouter"
+	"github.com/oklog/ulid/v2"
+
+	"github.com/foreman-dev/foreman/eventlog"
+	"github.com/foreman-dev/foreman/projections"
+)
+
+// InlineArtifactMax is the largest artifact GET /jobs/{id} carries inline;
+// larger ones are given by URL (ADR-0006).
+const InlineArtifactMax = 256 << 10
+
+func (s *Server) jobRoutes() {
+	r, a := s.router, s.auth.require
+	r.POST("/jobs", a(s.submitJob))
+	r.GET("/jobs/:id", a(s.getJob))
+	r.DELETE("/jobs/:id", a(s.cancelJob))
+	r.POST("/jobs/:id/retry", a(s.retryJob))
+	r.GET("/jobs/:id/artifacts/*name", a(s.getArtifact))
+}
+
+// JobView is the JSON of GET /jobs/{id} (docs/api.md).
+type JobView struct {
+	JobID       string          `json:"job_id"`
+	State       string          `json:"state"`
+	Model       string          `json:"model"`
+	Kind        string          `json:"kind"`
+	Priority    int             `json:"priority"`
+	Submitter   string          `json:"submitter,omitempty"`
+	CreatedAt   time.Time       `json:"created_at"`
+	StartedAt   *time.Time      `json:"started_at,omitempty"`
+	FinishedAt  *time.Time      `json:"finished_at,omitempty"`
+	UpdatedAt   time.Time       `json:"updated_at"`
+	Attempts    int             `json:"attempts"`
+	MaxAttempts int             `json:"max_attempts"`
+	Error       string          `json:"error,omitempty"`
+	Status      int             `json:"status,omitempty"`
+	Result      json.RawMessage `json:"result,omitempty"`
+	Artifacts   []ArtifactView  `json:"artifacts"`
+	Position    *int            `json:"position,omitempty"`
+	Offset      uint64          `json:"offset"`
+}
+
+// ArtifactView is one artifact: inline (data, base64) up to 256 KiB, by
+// absolute URL above.
+type ArtifactView struct {
+	Name        string `json:"name"`
+	ContentType string `json:"content_type"`
+	Size        int64  `json:"size"`
+	SHA256      string `json:"sha256"`
+	Data        []byte `json:"data,omitempty"`
+	URL         string `json:"url,omitempty"`
+}
+
+func stamp(ns int64) *time.Time {
+	if ns == 0 {
+		return nil
+	}
+	t := projections.Time(ns)
+	return &t
+}
+
+// view renders a job; base is the absolute URL prefix for artifacts.
+func (s *Server) view(j projections.Job, base string) (JobView, error) {
+	v := JobView{
+		JobID: j.ID.String(), State: string(j.State), Model: j.Model, Kind: string(j.Kind),
+		Priority: j.Priority, Submitter: j.Submitter, CreatedAt: projections.Time(j.SubmittedAt),
+		StartedAt: stamp(j.StartedAt), FinishedAt: stamp(j.FinishedAt), UpdatedAt: projections.Time(j.UpdatedAt),
+		Attempts: j.Attempts, MaxAttempts: j.MaxAttempts, Error: j.LastError, Status: j.LastStatus,
+		Artifacts: []ArtifactView{}, Offset: j.LastOffset,
+	}
+	if j.State == projections.Done {
+		v.Error, v.Status = "", 0
+	}
+	for _, a := range j.Artifacts {
+		av := ArtifactView{Name: a.Name, ContentType: a.ContentType, Size: a.Size, SHA256: hex.EncodeToString(a.SHA256)}
+		if a.Size <= InlineArtifactMax {
+			data, err := s.cfg.Log.Blob(a.Blob)
+			if err != nil {
+				return v, fmt.Errorf("artifact %s: %w", a.Name, err)
+			}
+			av.Data = data
+			if a.Name == j.Result && json.Valid(data) {
+				v.Result = data
+			}
+		} else {
+			av.URL = base + "/jobs/" + j.ID.String() + "/artifacts/" + a.Name
+		}
+		v.Artifacts = append(v.Artifacts, av)
+	}
+	if j.State == projections.Queued {
+		pos := s.position(j.ID)
+		v.Position = &pos
+	}
+	return v, nil
+}
+
+// position is the job's 1-based place among queued jobs in the order the
+// scheduler considers them (priority, then age).
+func (s *Server) position(id ulid.ULID) int {
+	var me *projections.Job
+	active := s.cfg.Jobs.Active()
+	for i := range active {
+		if active[i].ID == id {
+			me = &active[i]
+		}
+	}
+	if me == nil {
+		return 0
+	}
+	pos := 1
+	for _, j := range active {
+		if j.ID != id && (j.State == projections.Working ||
+			(j.State == projections.Queued && (j.Priority > me.Priority || (j.Priority == me.Priority && j.QueueOffset < me.QueueOffset)))) {
+			pos++
+		}
+	}
+	return pos
+}
+
+func (s *Server) baseURL(r *http.Request) string {
+	if s.cfg.PublicURL != "" {
+		return strings.TrimRight(s.cfg.PublicURL, "/")
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// lookup parses the id and finds the job, answering 400 or 404 itself.
+func (s *Server) lookup(w http.ResponseWriter, ps httprouter.Params) (projections.Job, bool) {
+	id, err := ulid.ParseStrict(ps.ByName("id"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("invalid job id %q: want a ULID", ps.ByName("id")))
+		return projections.Job{}, false
+	}
+	j, err := s.cfg.Jobs.Job(id)
+	if errors.Is(err, projections.ErrNotFound) {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("job %s not found", id))
+		return j, false
+	}
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return j, false
+	}
+	return j, true
+}
+
+func (s *Server) getJob(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	j, ok := s.lookup(w, ps)
+	if !ok {
+		return
+	}
+	v, err := s.view(j, s.baseURL(r))
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// validArtifactName refuses path tricks and control characters.
+func validArtifactName(name string) bool {
+	if name == "" || len(name) > 255 || name == "." || name == ".." || strings.ContainsAny(name, `/\`) {
+		return false
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) || r == unicode.ReplacementChar {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Server) getArtifact(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	name := strings.TrimPrefix(ps.ByName("name"), "/")
+	if !validArtifactName(name) {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("invalid artifact name %q", name))
+		return
+	}
+	j, ok := s.lookup(w, ps)
+	if !ok {
+		return
+	}
+	a, ok := j.Artifact(name)
+	if !ok {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("job %s has no artifact %q", j.ID, name))
+		return
+	}
+	data, err := s.cfg.Log.Blob(a.Blob)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", a.ContentType)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("ETag", `"`+hex.EncodeToString(a.SHA256)+`"`)
+	w.WriteHeader(http.StatusOK)
+	w.Write(data)
+}
+
+// cancelJob records a cancel request; the worker removes a queued job at
+// once or aborts a running one (which may still finish done first).
+func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	j, ok := s.lookup(w, ps)
+	if !ok {
+		return
+	}
+	if j.State.Terminal() {
+		writeError(w, http.StatusConflict, fmt.Sprintf("job %s is already %s", j.ID, j.State))
+		return
+	}
+	if _, err := s.cfg.Log.Append(r.Context(), eventlog.Record{Job: j.ID, Type: eventlog.CancelRequested,
+		Payload: &eventlog.CancelRequest{Reason: "DELETE /jobs/{id}", By: Caller(r.Context())}}); err != nil {
+		writeError(w, http.StatusServiceUnavailable, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"job_id": j.ID.String(), "state": string(j.State)})
+}
+
+// retryJob puts a failed or cancelled job back in the queue with a fresh
+// attempt budget. Nothing leaves done.
+func (s *Server) retryJob(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	j, ok := s.lookup(w, ps)
+	if !ok {
+		return
+	}
+	if j.State != projections.Failed && j.State != projections.Cancelled {
+		writeError(w, http.StatusConflict, fmt.Sprintf("job %s is %s: only failed or cancelled jobs can be retried", j.ID, j.State))
+		return
+	}
+	evs, err := s.cfg.Log.Append(r.Context(), eventlog.Record{Job: j.ID, Type: eventlog.JobRequeued,
+		Payload: &eventlog.Requeue{Reason: "POST /jobs/{id}/retry", By: Caller(r.Context())}})
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, err.Error())
+		return
+	}
+	if err := s.cfg.Jobs.WaitFor(r.Context(), evs[0].Offset); err != nil {
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"job_id": j.ID.String(), "state": string(projections.Queued)})
+}

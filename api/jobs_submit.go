@@ -1,0 +1,175 @@
+package api
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+
+	"github.com/julienschmidt/httprouter"
+	"github.com/oklog/ulid/v2"
+
+	"github.com/foreman-dev/foreman/eventlog"
+)
+
+// jobFields are foreman's own fields in a POST /jobs body; they are taken
+// out before the request is stored, and never reach the target.
+type jobFields struct {
+	Kind       eventlog.Kind
+	WebhookURL string
+	Priority   int
+}
+
+// splitJobBody separates foreman's fields from the Ollama request.
+func splitJobBody(body []byte) (jobFields, []byte, error) {
+	f := jobFields{Kind: eventlog.KindChat}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return f, nil, &requestError{http.StatusBadRequest, "missing request body"}
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil {
+		return f, nil, &requestError{http.StatusBadRequest, "invalid JSON: " + err.Error()}
+	}
+	if m == nil {
+		return f, nil, &requestError{http.StatusBadRequest, "the body must be a JSON object"}
+	}
+	field := func(name string, dst any) error {
+		raw, ok := m[name]
+		if !ok {
+			return nil
+		}
+		delete(m, name)
+		if err := json.Unmarshal(raw, dst); err != nil {
+			return &requestError{http.StatusBadRequest, fmt.Sprintf("field %q: %v", name, err)}
+		}
+		return nil
+	}
+	if err := field("kind", &f.Kind); err != nil {
+		return f, nil, err
+	}
+	if f.Kind != eventlog.KindChat && f.Kind != eventlog.KindGenerate {
+		return f, nil, &requestError{http.StatusBadRequest, fmt.Sprintf(`field "kind": want "chat" or "generate", got %q`, f.Kind)}
+	}
+	if err := field("state_webhook_url", &f.WebhookURL); err != nil {
+		return f, nil, err
+	}
+	if err := field("priority", &f.Priority); err != nil {
+		return f, nil, err
+	}
+	req, err := json.Marshal(m)
+	return f, req, err
+}
+
+// checkWebhookURL accepts absolute http(s) URLs, on the allowlist if any.
+func (s *Server) checkWebhookURL(raw string) error {
+	if raw == "" {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return &requestError{http.StatusBadRequest, `field "state_webhook_url": want an absolute http(s) URL`}
+	}
+	if len(s.cfg.WebhookAllow) > 0 && !s.cfg.WebhookAllow[u.Hostname()] {
+		return &requestError{http.StatusBadRequest, fmt.Sprintf(`field "state_webhook_url": host %q is not in FOREMAN_WEBHOOK_ALLOW`, u.Hostname())}
+	}
+	return nil
+}
+
+// submitJob serves POST /jobs. The 202 is sent only once the submission is
+// synced and the projections include it, so that a GET right after finds
+// the job.
+func (s *Server) submitJob(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	body, ok := s.readBody(w, r)
+	if !ok {
+		return
+	}
+	f, req, err := splitJobBody(body)
+	var model string
+	if err == nil {
+		model, err = parseOllama(f.Kind, req)
+	}
+	if err == nil {
+		err = s.checkWebhookURL(f.WebhookURL)
+	}
+	if err == nil {
+		err = s.modelKnown(r, model)
+	}
+	if err != nil {
+		s.refuse(w, err)
+		return
+	}
+	caller, key := Caller(r.Context()), r.Header.Get("Idempotency-Key")
+	sum := sha256.Sum256(body)
+	if key != "" {
+		unlock := s.keys.lock(caller + "\x00" + key)
+		defer unlock()
+		if id, ok, err := s.cfg.Jobs.Idempotent(caller, key); err != nil {
+			writeError(w, http.StatusInternalServerError, err.Error())
+			return
+		} else if ok {
+			if j, err := s.cfg.Jobs.Job(id); err == nil && !bytes.Equal(j.BodySHA256, sum[:]) {
+				writeError(w, http.StatusConflict, "Idempotency-Key was already used with a different body")
+				return
+			}
+			writeJSON(w, http.StatusAccepted, map[string]string{"job_id": id.String()})
+			return
+		}
+	}
+	if retry, full := s.queueFull(); full {
+		w.Header().Set("Retry-After", strconv.Itoa(retry))
+		writeError(w, http.StatusTooManyRequests, fmt.Sprintf("queue is full (%d jobs waiting, FOREMAN_MAX_QUEUE)", s.cfg.MaxQueue))
+		return
+	}
+	id := ulid.Make()
+	evs, err := s.cfg.Log.Append(r.Context(), submission(id, eventlog.Submitted{
+		Model: model, Kind: f.Kind, WebhookURL: f.WebhookURL, Priority: f.Priority,
+		IdempotencyKey: key, BodySHA256: sum[:], Submitter: caller, MaxAttempts: s.cfg.MaxAttempts,
+	}, req))
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, "cannot store the job: "+err.Error())
+		return
+	}
+	if err := s.cfg.Jobs.WaitFor(r.Context(), evs[0].Offset); err != nil {
+		return // the caller left; the job is durable all the same
+	}
+	w.Header().Set("Location", "/jobs/"+id.String())
+	writeJSON(w, http.StatusAccepted, map[string]string{"job_id": id.String()})
+}
+
+// keyLocks serializes work per idempotency key.
+type keyLocks struct {
+	mu    sync.Mutex
+	locks map[string]*keyLock
+}
+
+type keyLock struct {
+	mu   sync.Mutex
+	refs int
+}
+
+func (k *keyLocks) lock(key string) (unlock func()) {
+	k.mu.Lock()
+	if k.locks == nil {
+		k.locks = map[string]*keyLock{}
+	}
+	l := k.locks[key]
+	if l == nil {
+		l = &keyLock{}
+		k.locks[key] = l
+	}
+	l.refs++
+	k.mu.Unlock()
+	l.mu.Lock()
+	return func() {
+		l.mu.Unlock()
+		k.mu.Lock()
+		if l.refs--; l.refs == 0 {
+			delete(k.locks, key)
+		}
+		k.mu.Unlock()
+	}
+}
