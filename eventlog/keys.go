@@ -13,8 +13,9 @@ var (
 	prefixJob   = []byte("j/") // j/<ulid:16><offset:8>  → empty (per-job index)
 	prefixBlob  = []byte("b/") // b/<blob key>           → blob bytes
 	prefixState = []byte("p/") // p/<projection key>     → projection state
-	keyLow      = []byte("m/low")
-	keyFormat   = []byte("m/format")
+	// c/<name> → cursor of a log consumer (cursor.go); m/ → metadata.
+	keyLow    = []byte("m/low")
+	keyFormat = []byte("m/format")
 )
 
 // storeFormat is the layout version recorded in m/format.

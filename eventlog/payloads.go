@@ -20,6 +20,7 @@ const (
 	WebhookAttempted   Type = "webhook.attempted"
 	WebhookDelivered   Type = "webhook.delivered"
 	WebhookGaveUp      Type = "webhook.gave_up"
+	WebhookReplay      Type = "webhook.replay_requested"
 	currentPayloadVers      = 1
 )
 
@@ -27,7 +28,7 @@ const (
 var Types = []Type{
 	JobSubmitted, JobStarted, AttemptFailed, JobSucceeded, JobFailed,
 	CancelRequested, JobCancelled, ArtifactStored, JobInterrupted,
-	JobExpired, JobRequeued, WebhookAttempted, WebhookDelivered, WebhookGaveUp,
+	JobExpired, JobRequeued, WebhookAttempted, WebhookDelivered, WebhookGaveUp, WebhookReplay,
 }
 
 // Kind is the Ollama endpoint a job targets.
@@ -138,4 +139,17 @@ type WebhookAttempt struct {
 	Attempt int    `msgpack:"attempt"`
 	Status  int    `msgpack:"status,omitempty"`
 	Error   string `msgpack:"error,omitempty"`
+	// Replay is the offset of the webhook.replay_requested that caused
+	// this delivery; 0 for the delivery the event itself caused.
+	Replay uint64 `msgpack:"replay,omitempty"`
+}
+
+// Replay is the payload of webhook.replay_requested (recorded under the zero
+// job id unless Job narrows it): re-deliver the job events with offsets in
+// [From, To] (To 0: up to the request itself).
+type Replay struct {
+	From uint64 `msgpack:"from"`
+	To   uint64 `msgpack:"to,omitempty"`
+	Job  []byte `msgpack:"job,omitempty"`
+	By   string `msgpack:"by,omitempty"`
 }
