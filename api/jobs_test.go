@@ -11,8 +11,8 @@ import (
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
-	ollama "github.com/ollama/ollama/api"
 	"github.com/oklog/ulid/v2"
+	ollama "github.com/ollama/ollama/api"
 
 	"github.com/foreman-dev/foreman/eventlog"
 	"github.com/foreman-dev/foreman/projections"

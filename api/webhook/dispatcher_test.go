@@ -142,7 +142,7 @@ func TestDeliversEveryTransitionSigned(t *testing.T) {
 	stop := runDispatcher(t, l, nil)
 	defer stop()
 	job(t, l, rcv.URL+"/sync", true, eventlog.JobStarted) // synchronous: never
-	job(t, l, "", false, eventlog.JobStarted)              // no webhook
+	job(t, l, "", false, eventlog.JobStarted)             // no webhook
 	id := job(t, l, rcv.URL+"/hook?token=x", false, eventlog.JobStarted, eventlog.JobSucceeded)
 	rcv.wait(t, 3)
 	states := map[string]string{}
@@ -189,7 +189,12 @@ func TestRetriesThenDelivers(t *testing.T) {
 	var waits []time.Duration
 	var mu sync.Mutex
 	stop := runDispatcher(t, l, func(c *Config) {
-		c.Sleep = func(ctx context.Context, d time.Duration) bool { mu.Lock(); waits = append(waits, d); mu.Unlock(); return true }
+		c.Sleep = func(ctx context.Context, d time.Duration) bool {
+			mu.Lock()
+			waits = append(waits, d)
+			mu.Unlock()
+			return true
+		}
 	})
 	defer stop()
 	id := job(t, l, rcv.URL, false)
