@@ -34,9 +34,11 @@ type Message struct {
 	ContentType string
 	// Data is one raw line (an NDJSON chunk or a whole JSON body).
 	Data []byte
-	// End: the attempt is over; Err is its failure, if any.
-	End bool
-	Err string
+	// End: the job's run is over; Err is its failure, if any, and Offset
+	// the event that recorded the end (wait for it before reading views).
+	End    bool
+	Err    string
+	Offset uint64
 }
 
 // Subscription receives a job's messages in order.
@@ -125,7 +127,8 @@ func (h *Hub) Chunk(job ulid.ULID, line []byte) {
 	h.publish(job, Message{Data: line})
 }
 
-// End closes an attempt; errMsg is empty on success.
-func (h *Hub) End(job ulid.ULID, errMsg string) {
-	h.publish(job, Message{End: true, Err: errMsg})
+// End closes the job's run; errMsg is empty on success; off is the offset
+// of the event that recorded the outcome.
+func (h *Hub) End(job ulid.ULID, off uint64, errMsg string) {
+	h.publish(job, Message{End: true, Err: errMsg, Offset: off})
 }

@@ -28,6 +28,10 @@ func (s *Server) jobRoutes() {
 	r.DELETE("/jobs/:id", a(s.cancelJob))
 	r.POST("/jobs/:id/retry", a(s.retryJob))
 	r.GET("/jobs/:id/artifacts/*name", a(s.getArtifact))
+	r.GET("/jobs", a(s.listJobs))
+	r.GET("/jobs/:id/stream", a(s.streamJob))
+	r.GET("/queue", a(s.queue))
+	r.POST("/webhooks/replay", a(s.replayWebhooks))
 }
 
 // JobView is the JSON of GET /jobs/{id} (docs/api.md).
@@ -252,4 +256,14 @@ func (s *Server) retryJob(w http.ResponseWriter, r *http.Request, ps httprouter.
 		return
 	}
 	writeJSON(w, http.StatusAccepted, map[string]string{"job_id": j.ID.String(), "state": string(projections.Queued)})
+}
+
+// RenderJob renders a job as GET /jobs/{id} does, with artifact URLs under
+// PublicURL; the webhook dispatcher sends it with terminal events.
+func (s *Server) RenderJob(j projections.Job) ([]byte, error) {
+	v, err := s.view(j, strings.TrimRight(s.cfg.PublicURL, "/"))
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(v)
 }

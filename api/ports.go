@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/oklog/ulid/v2"
 	ollama "github.com/ollama/ollama/api"
@@ -41,4 +42,10 @@ type Jobs interface {
 	Active() []projections.Job
 	WaitFor(ctx context.Context, off uint64) error
 	Idempotent(submitter, key string) (ulid.ULID, bool, error)
+	List(f projections.Filter) ([]projections.Job, ulid.ULID, error)
+}
+
+// Scheduler tells what the worker would run next (worker.Scheduler).
+type Scheduler interface {
+	Peek(active []projections.Job, loaded []string, now time.Time) (projections.Job, bool)
 }

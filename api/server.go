@@ -34,6 +34,8 @@ type Config struct {
 	Hub       *Hub
 	Inventory Inventory
 	Target    Forwarder
+	Scheduler Scheduler // nil: GET /queue shows no next pick
+	Retention Retention
 	// MaxBody bounds request bodies (FOREMAN_MAX_BODY).
 	MaxBody int64
 	// MaxAttempts is recorded on each job (FOREMAN_MAX_ATTEMPTS).

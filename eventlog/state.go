@@ -31,6 +31,28 @@ func (l *Log) StateScan(prefix []byte, fn func(k, v []byte) error) error {
 	return it.Error()
 }
 
+// StateScanBack calls fn for each state key with the given prefix that
+// sorts below before (nil: no bound), in descending key order, until fn
+// returns false.
+func (l *Log) StateScanBack(prefix, before []byte, fn func(k, v []byte) bool) error {
+	lo := stateKey(prefix)
+	hi := prefixEnd(lo)
+	if before != nil {
+		hi = stateKey(before)
+	}
+	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return fmt.Errorf("open iterator: %w", err)
+	}
+	defer it.Close()
+	for ok := it.Last(); ok; ok = it.Prev() {
+		if !fn(it.Key()[len(prefixState):], it.Value()) {
+			break
+		}
+	}
+	return it.Error()
+}
+
 // StateBatch collects state writes that commit atomically.
 type StateBatch struct {
 	b *pebble.Batch

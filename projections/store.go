@@ -19,6 +19,7 @@ type Source interface {
 type Store interface {
 	StateGet(key []byte) ([]byte, error)
 	StateScan(prefix []byte, fn func(k, v []byte) error) error
+	StateScanBack(prefix, before []byte, fn func(k, v []byte) bool) error
 	NewStateBatch() *eventlog.StateBatch
 	CommitState(b *eventlog.StateBatch) error
 	ClearState() error

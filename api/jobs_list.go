@@ -1,0 +1,95 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/julienschmidt/httprouter"
+	"github.com/oklog/ulid/v2"
+
+	"github.com/foreman-dev/foreman/projections"
+)
+
+// MaxListLimit caps GET /jobs?limit=.
+const MaxListLimit = 500
+
+// listJobs serves GET /jobs?state=&model=&limit=&cursor=, newest first.
+func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	q := r.URL.Query()
+	f := projections.Filter{State: projections.State(q.Get("state")), Model: q.Get("model"), Limit: 50}
+	if f.State != "" && !validState(f.State) {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("invalid state %q: want queued, working, done, failed or cancelled", f.State))
+		return
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxListLimit {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("invalid limit %q: want 1 to %d", v, MaxListLimit))
+			return
+		}
+		f.Limit = n
+	}
+	if v := q.Get("cursor"); v != "" {
+		id, err := ulid.ParseStrict(v)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("invalid cursor %q", v))
+			return
+		}
+		f.Before = id
+	}
+	jobs, next, err := s.cfg.Jobs.List(f)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	out := struct {
+		Jobs       []JobSummary `json:"jobs"`
+		NextCursor string       `json:"next_cursor,omitempty"`
+	}{Jobs: make([]JobSummary, 0, len(jobs))}
+	for _, j := range jobs {
+		out.Jobs = append(out.Jobs, summary(j))
+	}
+	if next != (ulid.ULID{}) {
+		out.NextCursor = next.String()
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// JobSummary is one row of GET /jobs.
+type JobSummary struct {
+	JobID      string `json:"job_id"`
+	State      string `json:"state"`
+	Model      string `json:"model"`
+	Kind       string `json:"kind"`
+	Priority   int    `json:"priority"`
+	Attempts   int    `json:"attempts"`
+	Submitter  string `json:"submitter,omitempty"`
+	CreatedAt  string `json:"created_at"`
+	FinishedAt string `json:"finished_at,omitempty"`
+	Error      string `json:"error,omitempty"`
+}
+
+func summary(j projections.Job) JobSummary {
+	s := JobSummary{JobID: j.ID.String(), State: string(j.State), Model: j.Model, Kind: string(j.Kind),
+		Priority: j.Priority, Attempts: j.Attempts, Submitter: j.Submitter,
+		CreatedAt: projections.Time(j.SubmittedAt).Format(timeFormat)}
+	if j.FinishedAt != 0 {
+		s.FinishedAt = projections.Time(j.FinishedAt).Format(timeFormat)
+	}
+	if j.State != projections.Done {
+		s.Error = j.LastError
+	}
+	return s
+}
+
+const timeFormat = "2006-01-02T15:04:05.999999999Z07:00"
+
+func validState(s projections.State) bool {
+	for _, v := range projections.States {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,67 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/julienschmidt/httprouter"
+)
+
+// streamJob serves GET /jobs/{id}/stream: the job's output as NDJSON while
+// it runs, then the final result; for a finished job just the result.
+func (s *Server) streamJob(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	j, ok := s.lookup(w, ps)
+	if !ok {
+		return
+	}
+	sub := s.cfg.Hub.Subscribe(j.ID)
+	defer sub.Close()
+	if j, ok = s.lookup(w, ps); !ok { // read again now that nothing can be missed
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.WriteHeader(http.StatusOK)
+	if !j.State.Terminal() {
+		var end uint64
+		relaying := true
+		for done := false; !done; {
+			select {
+			case <-r.Context().Done():
+				return
+			case <-sub.Ready():
+			}
+			msgs, lagged := sub.Next()
+			for _, m := range msgs {
+				switch {
+				case m.End:
+					done, end = true, m.Offset
+				case m.Begin:
+					relaying = m.Status < 300
+				case relaying:
+					w.Write(append(m.Data, '\n'))
+				}
+			}
+			if lagged {
+				writeLine(w, map[string]string{"error": "output dropped: the reader fell behind"})
+				return
+			}
+			w.(http.Flusher).Flush()
+		}
+		var err error
+		if err = s.cfg.Jobs.WaitFor(r.Context(), end); err == nil {
+			j, err = s.cfg.Jobs.Job(j.ID)
+		}
+		if err != nil {
+			writeLine(w, map[string]string{"error": err.Error()})
+			return
+		}
+	}
+	v, err := s.view(j, s.baseURL(r))
+	switch {
+	case err != nil:
+		writeLine(w, map[string]string{"error": err.Error()})
+	case v.Result != nil:
+		w.Write(append(append([]byte(nil), v.Result...), '\n'))
+	case v.Error != "":
+		writeLine(w, map[string]string{"error": v.Error})
+	}
+}
