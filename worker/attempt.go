@@ -1,0 +1,145 @@
+package worker
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/foreman-dev/foreman/eventlog"
+	"github.com/foreman-dev/foreman/projections"
+)
+
+// running is the attempt in progress.
+type running struct {
+	job     projections.Job
+	attempt int
+	sub     eventlog.Submitted
+	cancel  context.CancelCauseFunc
+	ctx     context.Context
+	done    chan outcome
+}
+
+// outcome is how an attempt ended.
+type outcome struct {
+	result []byte // the assembled stream:false answer, on success
+	err    error
+	begun  bool // output reached the sink: a synchronous caller saw it
+}
+
+// start records the start of an attempt and runs it in its own goroutine.
+func (w *Worker) start(ctx context.Context, job projections.Job) (*running, error) {
+	sub, body, err := w.request(job)
+	if err != nil { // the submission is unreadable: fail the job, not the worker
+		return nil, w.append(ctx, eventlog.Record{Job: job.ID, Type: eventlog.JobFailed,
+			Payload: &eventlog.Failure{Attempt: job.Attempts, Error: "cannot read the request: " + err.Error()}})
+	}
+	r := &running{job: job, attempt: job.Attempts + 1, sub: sub, done: make(chan outcome, 1)}
+	if err := w.append(ctx, eventlog.Record{Job: job.ID, Type: eventlog.JobStarted, Payload: &eventlog.Started{Attempt: r.attempt}}); err != nil {
+		return nil, err
+	}
+	actx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	r.cancel = cancel
+	r.ctx = actx
+	if w.cfg.JobTimeout > 0 {
+		var stop context.CancelFunc
+		actx, stop = context.WithTimeoutCause(actx, w.cfg.JobTimeout, errTimeout)
+		r.ctx = actx
+		prev := r.cancel
+		r.cancel = func(cause error) { prev(cause); stop() }
+	}
+	w.cfg.Logger.Info("job started", "job", job.ID, "model", job.Model, "attempt", r.attempt)
+	go func() { r.done <- w.attempt(r.ctx, r, body) }()
+	return r, nil
+}
+
+// request loads the job's submission and the body to send. Async jobs are
+// always streamed from the target, so that their progress can be watched;
+// their result is assembled into the stream:false answer.
+func (w *Worker) request(job projections.Job) (eventlog.Submitted, []byte, error) {
+	var sub eventlog.Submitted
+	ev, err := w.cfg.Log.Get(job.SubmitOffset)
+	if err != nil {
+		return sub, nil, err
+	}
+	if err := ev.Decode(&sub); err != nil {
+		return sub, nil, err
+	}
+	body := sub.Request
+	if sub.RequestBlob != "" {
+		if body, err = w.cfg.Log.Blob(sub.RequestBlob); err != nil {
+			return sub, nil, fmt.Errorf("request blob: %w", err)
+		}
+	}
+	if !sub.Sync {
+		if body, err = setStream(body, true); err != nil {
+			return sub, nil, err
+		}
+	}
+	return sub, body, nil
+}
+
+// setStream sets "stream" in a JSON object, keeping every other field.
+func setStream(body []byte, on bool) ([]byte, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil, fmt.Errorf("request is not a JSON object: %w", err)
+	}
+	m["stream"] = json.RawMessage(fmt.Sprint(on))
+	return json.Marshal(m)
+}
+
+// streams reports whether Ollama streams the answer to body (the default).
+func streams(body []byte) bool {
+	var r struct {
+		Stream *bool `json:"stream"`
+	}
+	_ = json.Unmarshal(body, &r)
+	return r.Stream == nil || *r.Stream
+}
+
+func path(kind eventlog.Kind) string {
+	if kind == eventlog.KindGenerate {
+		return "/api/generate"
+	}
+	return "/api/chat"
+}
+
+// attempt runs the request against the target, passing each line to the
+// sink as it arrives.
+func (w *Worker) attempt(ctx context.Context, r *running, body []byte) outcome {
+	id := r.job.ID
+	asm := &assembler{kind: string(r.sub.Kind)}
+	ct := "application/json; charset=utf-8"
+	if streams(body) {
+		ct = "application/x-ndjson"
+	}
+	var out outcome
+	_, err := w.cfg.Target.Run(ctx, path(r.sub.Kind), body, func(line []byte) error {
+		if err := asm.add(line); err != nil {
+			return err
+		}
+		if !out.begun {
+			w.cfg.Sink.Begin(id, 200, ct)
+			out.begun = true
+		}
+		w.cfg.Sink.Chunk(id, bytes.Clone(line))
+		return nil
+	})
+	if err != nil {
+		out.err = err
+		return out
+	}
+	res, ok := asm.result()
+	if !ok {
+		out.err = &incompleteError{}
+		return out
+	}
+	out.result = res
+	return out
+}
+
+// incompleteError: the target's answer ended without a done chunk.
+type incompleteError struct{}
+
+func (*incompleteError) Error() string { return "the target's answer ended without a done chunk" }

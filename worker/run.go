@@ -1,0 +1,94 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/foreman-dev/foreman/projections"
+)
+
+// Causes with which an attempt's context is cancelled.
+var (
+	errCancelRequested = errors.New("job cancelled")
+	errShutdown        = errors.New("foreman shutting down")
+	errTimeout         = errors.New("attempt timed out")
+)
+
+// Run takes jobs until ctx ends. Then it takes no new job, gives the
+// running one ShutdownGrace to finish, and after that aborts it and records
+// an interruption that does not use up an attempt.
+func (w *Worker) Run(ctx context.Context) error {
+	w.warm(ctx)
+	var cur *running
+	stopping := ctx.Done()
+	var grace <-chan time.Time
+	for {
+		changed := w.cfg.Jobs.Changed()
+		var wake time.Time
+		if w.cfg.Jobs.Applied() >= w.lastOff { // act only on views that include our own events
+			active := w.cfg.Jobs.Active()
+			if err := w.cancelQueued(ctx, active); err != nil {
+				return err
+			}
+			if cur != nil {
+				cur.checkCancel(active)
+			} else if stopping != nil {
+				job, ok, at := w.sched.Pick(active, w.cfg.Residency.Loaded(), w.cfg.Now())
+				wake = at
+				if ok {
+					var err error
+					if cur, err = w.start(ctx, job); err != nil {
+						return err
+					}
+					continue
+				}
+			}
+		}
+		if cur == nil && stopping == nil {
+			return nil
+		}
+		var timer *time.Timer
+		var fire <-chan time.Time
+		if !wake.IsZero() {
+			timer = time.NewTimer(max(wake.Sub(w.cfg.Now()), 0))
+			fire = timer.C
+		}
+		var done <-chan outcome
+		if cur != nil {
+			done = cur.done
+		}
+		select {
+		case <-changed:
+		case <-fire:
+		case out := <-done:
+			if err := w.finish(ctx, cur, out); err != nil {
+				return err
+			}
+			cur = nil
+		case <-stopping:
+			stopping = nil
+			if cur != nil {
+				grace = time.After(w.cfg.ShutdownGrace)
+			}
+		case <-grace:
+			cur.cancel(errShutdown)
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+	}
+}
+
+// checkCancel aborts the running attempt when its job was asked to cancel.
+func (r *running) checkCancel(active []projections.Job) {
+	for _, j := range active {
+		if j.ID == r.job.ID {
+			if j.CancelRequested {
+				r.cancel(errCancelRequested)
+			}
+			return
+		}
+	}
+	r.cancel(errCancelRequested) // no longer active: nothing to run for
+}
