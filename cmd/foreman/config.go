@@ -22,6 +22,15 @@ type Config struct {
 	ShutdownGrace time.Duration     // FOREMAN_SHUTDOWN_GRACE
 	Tokens        map[string]string // FOREMAN_TOKEN / FOREMAN_TOKENS: name → token
 	LogLevel      slog.Level        // FOREMAN_LOG_LEVEL
+	EmbedModel    string            // FOREMAN_EMBED_MODEL
+	WebhookSecret string            // FOREMAN_WEBHOOK_SECRET
+	WebhookAllow  map[string]bool   // FOREMAN_WEBHOOK_ALLOW
+	PublicURL     string            // FOREMAN_PUBLIC_URL
+	MaxQueue      int               // FOREMAN_MAX_QUEUE
+	MaxBody       int64             // FOREMAN_MAX_BODY
+	JobTimeout    time.Duration     // FOREMAN_JOB_TIMEOUT
+	MaxSkips      int               // FOREMAN_MAX_SKIPS
+	MaxWait       time.Duration     // FOREMAN_MAX_WAIT
 }
 
 // DefaultConfig returns the configuration with every default.
@@ -35,6 +44,11 @@ func DefaultConfig() Config {
 		ShutdownGrace: 30 * time.Second,
 		Tokens:        map[string]string{},
 		LogLevel:      slog.LevelInfo,
+		WebhookAllow:  map[string]bool{},
+		MaxQueue:      1000,
+		MaxBody:       32 << 20,
+		MaxSkips:      8,
+		MaxWait:       10 * time.Minute,
 	}
 }
 
@@ -59,10 +73,21 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	str("FOREMAN_LISTEN", &c.Listen)
 	str("FOREMAN_OLLAMA_URL", &c.OllamaURL)
 	str("FOREMAN_OLLAMA_TOKEN", &c.OllamaToken)
+	str("FOREMAN_EMBED_MODEL", &c.EmbedModel)
+	str("FOREMAN_WEBHOOK_SECRET", &c.WebhookSecret)
+	str("FOREMAN_PUBLIC_URL", &c.PublicURL)
+	if v := getenv("FOREMAN_WEBHOOK_ALLOW"); v != "" {
+		for _, h := range strings.Split(v, ",") {
+			if h = strings.TrimSpace(h); h != "" {
+				c.WebhookAllow[strings.ToLower(h)] = true
+			}
+		}
+	}
 	for _, d := range []struct {
 		name string
 		dst  *time.Duration
-	}{{"FOREMAN_POLL_INTERVAL", &c.PollInterval}, {"FOREMAN_SHUTDOWN_GRACE", &c.ShutdownGrace}} {
+	}{{"FOREMAN_POLL_INTERVAL", &c.PollInterval}, {"FOREMAN_SHUTDOWN_GRACE", &c.ShutdownGrace},
+		{"FOREMAN_JOB_TIMEOUT", &c.JobTimeout}, {"FOREMAN_MAX_WAIT", &c.MaxWait}} {
 		if v := getenv(d.name); v != "" {
 			x, err := time.ParseDuration(v)
 			if err != nil {
@@ -71,12 +96,24 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			*d.dst = x
 		}
 	}
-	if v := getenv("FOREMAN_MAX_ATTEMPTS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return c, &ConfigError{"FOREMAN_MAX_ATTEMPTS", v, "not an integer"}
+	for _, d := range []struct {
+		name string
+		dst  *int
+	}{{"FOREMAN_MAX_ATTEMPTS", &c.MaxAttempts}, {"FOREMAN_MAX_QUEUE", &c.MaxQueue}, {"FOREMAN_MAX_SKIPS", &c.MaxSkips}} {
+		if v := getenv(d.name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return c, &ConfigError{d.name, v, "not an integer"}
+			}
+			*d.dst = n
 		}
-		c.MaxAttempts = n
+	}
+	if v := getenv("FOREMAN_MAX_BODY"); v != "" {
+		n, err := parseSize(v)
+		if err != nil {
+			return c, &ConfigError{"FOREMAN_MAX_BODY", v, "not a size (e.g. 32MiB, 1048576)"}
+		}
+		c.MaxBody = n
 	}
 	if v := getenv("FOREMAN_LOG_LEVEL"); v != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
@@ -119,5 +156,47 @@ func (c Config) Validate() error {
 	if c.MaxAttempts < 1 {
 		return &ConfigError{"FOREMAN_MAX_ATTEMPTS", strconv.Itoa(c.MaxAttempts), "must be at least 1"}
 	}
+	if c.MaxQueue < 0 {
+		return &ConfigError{"FOREMAN_MAX_QUEUE", strconv.Itoa(c.MaxQueue), "must not be negative (0: no cap)"}
+	}
+	if c.MaxBody < 1024 {
+		return &ConfigError{"FOREMAN_MAX_BODY", strconv.FormatInt(c.MaxBody, 10), "must be at least 1KiB"}
+	}
+	if c.JobTimeout < 0 {
+		return &ConfigError{"FOREMAN_JOB_TIMEOUT", c.JobTimeout.String(), "must not be negative (0: no bound)"}
+	}
+	if c.MaxSkips < 1 {
+		return &ConfigError{"FOREMAN_MAX_SKIPS", strconv.Itoa(c.MaxSkips), "must be at least 1"}
+	}
+	if c.MaxWait <= 0 {
+		return &ConfigError{"FOREMAN_MAX_WAIT", c.MaxWait.String(), "must be positive"}
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return &ConfigError{"FOREMAN_PUBLIC_URL", c.PublicURL, "want an absolute http(s) URL"}
+		}
+	}
 	return nil
+}
+
+// parseSize reads a byte count: 1048576, 512KiB, 32MiB, 1GiB (KB/MB/GB
+// are taken as the binary units too).
+func parseSize(v string) (int64, error) {
+	s := strings.TrimSpace(v)
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1 << 10}, {"MB", 1 << 20}, {"GB", 1 << 30}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}} {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("bad size %q", v)
+	}
+	return n * mult, nil
 }

@@ -11,35 +11,45 @@ import (
 	"time"
 
 	"github.com/foreman-dev/foreman/api"
+	"github.com/foreman-dev/foreman/api/webhook"
 	"github.com/foreman-dev/foreman/eventlog"
 	"github.com/foreman-dev/foreman/projections"
 	"github.com/foreman-dev/foreman/worker"
+	"github.com/foreman-dev/foreman/worker/target"
 )
 
-// Daemon is a running foreman: the log, the projections following it, and
-// the HTTP server.
+// Daemon is a running foreman: the log, the projections following it, the
+// worker and its target, the webhook dispatcher and the HTTP server.
 type Daemon struct {
-	cfg    Config
-	logger *slog.Logger
-	log    *eventlog.Log
-	proj   *projections.Projections
-	ln     net.Listener
-	srv    *http.Server
+	cfg      Config
+	logger   *slog.Logger
+	log      *eventlog.Log
+	proj     *projections.Projections
+	inv      *target.Inventory
+	worker   *worker.Worker
+	webhooks *webhook.Dispatcher
+	ln       net.Listener
+	srv      *http.Server
 }
 
 // OpenDaemon opens the store, brings the projections to the end of the log,
-// runs crash recovery and binds the listener. Nothing is served yet.
-func OpenDaemon(ctx context.Context, cfg Config, logger *slog.Logger) (*Daemon, error) {
-	d := &Daemon{cfg: cfg, logger: logger}
+// runs crash recovery, wires the parts and binds the listener. Nothing is
+// served and no job runs yet.
+func OpenDaemon(ctx context.Context, cfg Config, logger *slog.Logger) (d *Daemon, err error) {
+	d = &Daemon{cfg: cfg, logger: logger}
 	l, err := eventlog.Open(eventlog.Config{Dir: cfg.DataDir, Logger: logger})
 	if err != nil {
 		return nil, startError(err)
 	}
 	d.log = l
+	defer func() {
+		if err != nil {
+			l.Close()
+		}
+	}()
 	t0 := time.Now()
 	p, err := projections.Open(ctx, l, l)
 	if err != nil {
-		l.Close()
 		return nil, startError(err)
 	}
 	d.proj = p
@@ -49,25 +59,59 @@ func OpenDaemon(ctx context.Context, cfg Config, logger *slog.Logger) (*Daemon, 
 		err = p.CatchUp(ctx, 0)
 	}
 	if err != nil {
-		l.Close()
 		return nil, startError(err)
 	}
 	if rec != (worker.Recovery{}) {
 		logger.Warn("recovered jobs interrupted by a restart", "cancelled", rec.Cancelled, "requeued", rec.Requeued, "failed", rec.Failed)
 	}
+	if err := d.wire(); err != nil {
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
-		l.Close()
 		return nil, fmt.Errorf("listen on FOREMAN_LISTEN=%s: %w", cfg.Listen, err)
 	}
 	d.ln = ln
-	handler := api.New(api.Config{Tokens: cfg.Tokens, Backup: l, Logger: logger})
+	return d, nil
+}
+
+// wire builds the target client, inventory, worker, API and dispatcher.
+func (d *Daemon) wire() error {
+	cfg := d.cfg
+	client, err := target.New(target.Config{URL: cfg.OllamaURL, Token: cfg.OllamaToken})
+	if err != nil {
+		return &ConfigError{"FOREMAN_OLLAMA_URL", cfg.OllamaURL, err.Error()}
+	}
+	d.inv = target.NewInventory(client, cfg.PollInterval, d.logger.With("part", "inventory"))
+	hub := api.NewHub()
+	d.worker, err = worker.New(worker.Config{
+		Log: d.log, Jobs: d.proj, Target: client, Residency: d.inv, Sink: hub,
+		Policy:        worker.Policy{MaxSkips: cfg.MaxSkips, MaxWait: cfg.MaxWait},
+		JobTimeout:    cfg.JobTimeout,
+		ShutdownGrace: cfg.ShutdownGrace,
+		EmbedModel:    cfg.EmbedModel,
+		Logger:        d.logger.With("part", "worker"),
+	})
+	if err != nil {
+		return err
+	}
+	srv := api.New(api.Config{
+		Tokens: cfg.Tokens, Health: d.inv, Backup: d.log, Log: d.log, Jobs: d.proj, Hub: hub,
+		Inventory: d.inv, Target: client, Scheduler: d.worker.Scheduler(), Retention: d.log,
+		MaxBody: cfg.MaxBody, MaxAttempts: cfg.MaxAttempts, MaxQueue: cfg.MaxQueue,
+		WebhookAllow: cfg.WebhookAllow, PublicURL: cfg.PublicURL,
+		Logger: d.logger.With("part", "api"),
+	})
+	d.webhooks, err = webhook.New(webhook.Config{Log: d.log, Render: srv, Secret: cfg.WebhookSecret, Logger: d.logger.With("part", "webhooks")})
+	if err != nil {
+		return err
+	}
 	d.srv = &http.Server{
-		Handler:           handler,
+		Handler:           srv,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
-	return d, nil
+	return nil
 }
 
 // startError explains the refusals an operator must act on.
@@ -85,42 +129,60 @@ func startError(err error) error {
 // Addr is the bound listen address.
 func (d *Daemon) Addr() string { return d.ln.Addr().String() }
 
-// Run serves until ctx ends, then shuts down cleanly: the listener stops,
-// in-flight requests get a grace period, the projections write a final
-// checkpoint and the store closes.
+// Run serves until ctx ends, then shuts down cleanly: the listener stops
+// and the worker takes no new job; in-flight requests and the running job
+// get FOREMAN_SHUTDOWN_GRACE; then the dispatcher and the projections stop,
+// the projections write a final checkpoint and the store closes.
 func (d *Daemon) Run(ctx context.Context) error {
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancel()
-	var wg sync.WaitGroup
-	errc := make(chan error, 2)
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		if err := d.proj.Run(runCtx); err != nil {
-			errc <- fmt.Errorf("projections: %w", err)
-		}
-	}()
-	go func() {
-		defer wg.Done()
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBG()
+	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	errc := make(chan error, 5)
+	var bgWG, workWG sync.WaitGroup
+	goRun := func(wg *sync.WaitGroup, name string, run func() error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := run(); err != nil {
+				errc <- fmt.Errorf("%s: %w", name, err)
+			}
+		}()
+	}
+	goRun(&bgWG, "projections", func() error { return d.proj.Run(bg) })
+	goRun(&bgWG, "inventory", func() error { return d.inv.Run(bg) })
+	goRun(&bgWG, "webhooks", func() error { return d.webhooks.Run(bg) })
+	goRun(&workWG, "worker", func() error { return d.worker.Run(work) })
+	goRun(&workWG, "http", func() error {
 		if err := d.srv.Serve(d.ln); !errors.Is(err, http.ErrServerClosed) {
-			errc <- fmt.Errorf("http: %w", err)
+			return err
 		}
-	}()
-	d.logger.Info("foreman serving", "addr", d.Addr(), "data_dir", d.cfg.DataDir, "offset", d.log.LastOffset())
+		return nil
+	})
+	d.logger.Info("foreman serving", "addr", d.Addr(), "data_dir", d.cfg.DataDir, "offset", d.log.LastOffset(), "ollama", d.cfg.OllamaURL)
 	var err error
 	select {
 	case <-ctx.Done():
-		d.logger.Info("shutting down")
+		d.logger.Info("shutting down", "grace", d.cfg.ShutdownGrace)
 	case err = <-errc:
+		d.logger.Error("stopping after a fatal error", "err", err)
 	}
-	shutCtx, stop := context.WithTimeout(context.WithoutCancel(ctx), d.cfg.ShutdownGrace)
+	stopWork()
+	shutCtx, stop := context.WithTimeout(context.WithoutCancel(ctx), d.cfg.ShutdownGrace+time.Second)
 	defer stop()
 	if serr := d.srv.Shutdown(shutCtx); serr != nil {
 		d.srv.Close()
 	}
-	cancel()
-	wg.Wait()
-	if cerr := d.proj.CatchUp(shutCtx, 0); err == nil {
+	workWG.Wait()
+	stopBG()
+	bgWG.Wait()
+	close(errc)
+	for e := range errc {
+		if err == nil && !errors.Is(e, context.Canceled) {
+			err = e
+		}
+	}
+	if cerr := d.proj.CatchUp(context.WithoutCancel(ctx), 0); err == nil {
 		err = cerr
 	}
 	if cerr := d.log.Close(); err == nil {

@@ -47,6 +47,9 @@ func testMain(env map[string]string) (*Main, *syncBuffer) {
 func startServe(t *testing.T, env map[string]string) (string, func() error) {
 	t.Helper()
 	env["FOREMAN_LISTEN"] = "127.0.0.1:0"
+	if env["FOREMAN_OLLAMA_URL"] == "" {
+		env["FOREMAN_OLLAMA_URL"] = "http://127.0.0.1:1" // nothing listens: unreachable
+	}
 	m, out := testMain(env)
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
@@ -138,7 +141,7 @@ func TestServeRecoversJobsInterruptedByACrash(t *testing.T) {
 	ctx := context.Background()
 	_, err = l.Append(ctx,
 		eventlog.Record{Job: syncJob, Type: eventlog.JobSubmitted, Payload: &eventlog.Submitted{Model: "m", Sync: true, MaxAttempts: 3}},
-		eventlog.Record{Job: asyncJob, Type: eventlog.JobSubmitted, Payload: &eventlog.Submitted{Model: "m", MaxAttempts: 3}},
+		eventlog.Record{Job: asyncJob, Type: eventlog.JobSubmitted, Payload: &eventlog.Submitted{Model: "m", MaxAttempts: 3, Request: []byte(`{"model":"m","messages":[]}`)}},
 		eventlog.Record{Job: asyncJob, Type: eventlog.JobStarted, Payload: &eventlog.Started{Attempt: 1}},
 	)
 	if err != nil {
@@ -164,7 +167,20 @@ func TestServeRecoversJobsInterruptedByACrash(t *testing.T) {
 	if j, _ := p.Job(syncJob); j.State != projections.Cancelled || j.LastError != worker.ReasonCallerGone {
 		t.Fatalf("sync job after restart: %s %q", j.State, j.LastError)
 	}
-	if j, _ := p.Job(asyncJob); j.State != projections.Queued || j.Used != 1 {
+	// The worker may have tried it again since (the target here is
+	// unreachable); the history must show the requeue.
+	evs, err := l.JobEvents(asyncJob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) < 3 || evs[2].Type != eventlog.JobInterrupted {
+		t.Fatalf("async job history after restart: %v", evs)
+	}
+	var in eventlog.Interruption
+	if err := evs[2].Decode(&in); err != nil || !in.Requeued || in.Attempt != 1 {
+		t.Fatalf("interruption %+v, %v", in, err)
+	}
+	if j, _ := p.Job(asyncJob); j.State == projections.Done || j.Used < 1 {
 		t.Fatalf("async job after restart: %+v", j)
 	}
 }
