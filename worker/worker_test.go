@@ -121,7 +121,10 @@ func TestMidStreamErrorIsNeverASuccess(t *testing.T) {
 	t.Run("async is retried", func(t *testing.T) {
 		r := newRig(t, nil)
 		r.target.then(die)
-		id := r.submit("tiny-big", func(s *eventlog.Submitted) { s.Kind = eventlog.KindGenerate; s.Request = []byte(`{"model":"tiny-big","prompt":"go"}`) })
+		id := r.submit("tiny-big", func(s *eventlog.Submitted) {
+			s.Kind = eventlog.KindGenerate
+			s.Request = []byte(`{"model":"tiny-big","prompt":"go"}`)
+		})
 		j := r.await(id)
 		if j.State != projections.Done || j.Attempts != 2 || r.target.calls[1].path != "/api/generate" {
 			t.Fatalf("job %+v", j)
