@@ -16,6 +16,9 @@ type Request struct {
 	// foreman's "kind", "priority" or "state_webhook_url" if wanted), for
 	// callers that hold the request as JSON already (foreman submit --file).
 	Body json.RawMessage
+	// Kind, when set, is sent as foreman's "kind" ("chat" or "generate"),
+	// overriding the one Chat, Generate or Body imply.
+	Kind string
 	// Priority: higher runs first; 0 keeps Body's own or the default.
 	Priority int
 	// IdempotencyKey, when set, makes a resubmission with the same key and
@@ -50,6 +53,9 @@ func (r Request) body(webhook string) ([]byte, error) {
 		return nil, fmt.Errorf("request body must be a JSON object: %v", err)
 	}
 	set := func(k string, v any) { m[k], _ = json.Marshal(v) }
+	if r.Kind != "" {
+		kind = r.Kind
+	}
 	if kind != "" {
 		set("kind", kind)
 	}

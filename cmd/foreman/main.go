@@ -74,6 +74,20 @@ Usage:
   foreman log <command>       inspect, verify and export an event log offline
   foreman backup DIR          write a consistent copy of the store to DIR
 
+Client commands (daemon at FOREMAN_URL, default http://127.0.0.1:8080;
+token FOREMAN_TOKEN; --json for JSON output):
+  foreman submit MODEL [PROMPT]   submit a job, stream its answer (--async: print the id)
+  foreman jobs                    list jobs (--state, --model, --limit)
+  foreman job ID                  a job's detail and history
+  foreman cancel ID               cancel a queued or running job
+  foreman retry ID                requeue a failed or cancelled job
+  foreman ps                      loaded models, the running job, queue depth
+  foreman webhooks replay --from OFFSET   deliver job events again
+
+Exit codes: 0 ok; 1 error (also a job that ended failed or cancelled,
+an unreachable daemon, a refused token); 2 bad usage or configuration;
+3 the log failed verification.
+
 Run "foreman <command> -h" for a command's flags.`
 
 // Run dispatches a subcommand.
@@ -89,6 +103,20 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return (&LogCommand{m: m}).Run(ctx, rest)
 	case "backup":
 		return (&BackupCommand{m: m}).Run(ctx, rest)
+	case "submit":
+		return (&SubmitCommand{m: m}).Run(ctx, rest)
+	case "jobs":
+		return (&JobsCommand{m: m}).Run(ctx, rest)
+	case "job":
+		return (&JobCommand{m: m}).Run(ctx, rest)
+	case "cancel":
+		return (&CancelCommand{m: m}).Run(ctx, rest)
+	case "retry":
+		return (&RetryCommand{m: m}).Run(ctx, rest)
+	case "ps":
+		return (&PsCommand{m: m}).Run(ctx, rest)
+	case "webhooks":
+		return (&WebhooksCommand{m: m}).Run(ctx, rest)
 	case "help", "-h", "--help":
 		fmt.Fprintln(m.Stdout, usage)
 		return nil
