@@ -37,6 +37,8 @@ type Log struct {
 
 	commits atomic.Uint64
 	events  atomic.Uint64
+
+	trunc sync.Mutex // one Truncate at a time
 }
 
 // Open opens (creating if needed, unless read-only) the log in cfg.Dir.

@@ -45,6 +45,9 @@ func (l *Log) Scan(ctx context.Context, from, to uint64, fn func(Event) error) e
 			return &CorruptError{Offset: want, Reason: fmt.Sprintf("bad event key %x", it.Key())}
 		}
 		if off != want {
+			if want < l.low.Load() { // truncated while we opened the iterator
+				return fmt.Errorf("%w: %d < %d", ErrTruncated, want, l.low.Load())
+			}
 			return &CorruptError{Offset: want, Reason: fmt.Sprintf("missing (next stored offset is %d)", off)}
 		}
 		e, err := DecodeValue(off, it.Value())
