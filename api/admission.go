@@ -8,13 +8,15 @@ import (
 )
 
 // queueFull reports whether MaxQueue jobs are waiting, and a Retry-After
-// in seconds estimated from how fast recent jobs ran.
+// in seconds: the forecast time until enough queued jobs have started for
+// the queue to be below the cap again (eta.go), at least a second.
 func (s *Server) queueFull() (retryAfter int, full bool) {
 	if s.cfg.MaxQueue <= 0 {
 		return 0, false
 	}
+	active := s.cfg.Jobs.Active()
 	waiting := 0
-	for _, j := range s.cfg.Jobs.Active() {
+	for _, j := range active {
 		if j.State == projections.Queued {
 			waiting++
 		}
@@ -22,13 +24,38 @@ func (s *Server) queueFull() (retryAfter int, full bool) {
 	if waiting < s.cfg.MaxQueue {
 		return 0, false
 	}
-	per := s.runTime()
-	// One slot frees when the running job ends; estimate one job's time.
-	return max(1, int(math.Ceil(per.Seconds()))), true
+	return s.retryAfter(active, waiting-s.cfg.MaxQueue+1), true
 }
 
-// runTime is the typical run time of a job: from the working job's elapsed
-// time if any, else a second.
-func (s *Server) runTime() time.Duration {
-	return time.Second
+// retryAfter is the whole seconds, at least 1, until n queued jobs have
+// started.
+func (s *Server) retryAfter(active []projections.Job, n int) int {
+	now := s.cfg.Now()
+	return seconds(s.forecast(active, now).untilStarted(n, now))
+}
+
+// seconds rounds d up to whole seconds, at least 1.
+func seconds(d time.Duration) int {
+	return max(1, int(math.Ceil(d.Seconds())))
+}
+
+// estimate fills in a queued or working job's position and ETA.
+func (s *Server) estimate(v *JobView, j projections.Job) {
+	if j.State != projections.Queued && j.State != projections.Working {
+		return
+	}
+	now := s.cfg.Now()
+	fc := s.forecast(s.cfg.Jobs.Active(), now)
+	var end time.Time
+	switch sl, pos, ok := fc.of(j.ID); {
+	case ok:
+		end, v.Position = sl.end, &pos
+	case j.State == projections.Working:
+		end = now.Add(remaining(fc.rt.Of(j.Model), now.Sub(projections.Time(j.StartedAt))))
+	default:
+		return // cancel requested, or not active any more
+	}
+	end = end.UTC()
+	secs := int64(math.Ceil(max(end.Sub(now), 0).Seconds()))
+	v.ETA, v.ETASeconds = &end, &secs
 }

@@ -30,6 +30,7 @@ func (s *Server) jobRoutes() {
 	r.GET("/jobs/:id/artifacts/*name", a(s.getArtifact))
 	r.GET("/jobs", a(s.listJobs))
 	r.GET("/jobs/:id/stream", a(s.streamJob))
+	r.GET("/jobs/:id/events", a(s.jobEvents))
 	r.GET("/queue", a(s.queue))
 	r.POST("/webhooks/replay", a(s.replayWebhooks))
 }
@@ -52,8 +53,14 @@ type JobView struct {
 	Status      int             `json:"status,omitempty"`
 	Result      json.RawMessage `json:"result,omitempty"`
 	Artifacts   []ArtifactView  `json:"artifacts"`
-	Position    *int            `json:"position,omitempty"`
-	Offset      uint64          `json:"offset"`
+	// Position (queued only) is 1 + the jobs that should run before this
+	// one, the running job included.
+	Position *int `json:"position,omitempty"`
+	// ETA (queued or working) is when the job should finish, and
+	// ETASeconds the seconds until then, rounded up (docs/api.md, eta.go).
+	ETA        *time.Time `json:"eta,omitempty"`
+	ETASeconds *int64     `json:"eta_seconds,omitempty"`
+	Offset     uint64     `json:"offset"`
 }
 
 // ArtifactView is one artifact: inline (data, base64) up to 256 KiB, by
@@ -103,34 +110,8 @@ func (s *Server) view(j projections.Job, base string) (JobView, error) {
 		}
 		v.Artifacts = append(v.Artifacts, av)
 	}
-	if j.State == projections.Queued {
-		pos := s.position(j.ID)
-		v.Position = &pos
-	}
+	s.estimate(&v, j)
 	return v, nil
-}
-
-// position is the job's 1-based place among queued jobs in the order the
-// scheduler considers them (priority, then age).
-func (s *Server) position(id ulid.ULID) int {
-	var me *projections.Job
-	active := s.cfg.Jobs.Active()
-	for i := range active {
-		if active[i].ID == id {
-			me = &active[i]
-		}
-	}
-	if me == nil {
-		return 0
-	}
-	pos := 1
-	for _, j := range active {
-		if j.ID != id && (j.State == projections.Working ||
-			(j.State == projections.Queued && (j.Priority > me.Priority || (j.Priority == me.Priority && j.QueueOffset < me.QueueOffset)))) {
-			pos++
-		}
-	}
-	return pos
 }
 
 func (s *Server) baseURL(r *http.Request) string {

@@ -49,3 +49,12 @@ type Jobs interface {
 type Scheduler interface {
 	Peek(active []projections.Job, loaded []string, now time.Time) (projections.Job, bool)
 }
+
+// EventSource is the log read in order and tailed (eventlog.Log): GET
+// /events. Wait returns once an offset above after is durable.
+type EventSource interface {
+	Scan(ctx context.Context, from, to uint64, fn func(eventlog.Event) error) error
+	Wait(ctx context.Context, after uint64) error
+	LowWatermark() uint64
+	LastOffset() uint64
+}

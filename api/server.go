@@ -9,6 +9,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/julienschmidt/httprouter"
 )
@@ -36,6 +37,17 @@ type Config struct {
 	Target    Forwarder
 	Scheduler Scheduler // nil: GET /queue shows no next pick
 	Retention Retention
+	// Events serves GET /events; nil: Log, when it is one (eventlog.Log).
+	Events EventSource
+	// Now is the clock of estimates (ETA, Retry-After); nil: time.Now.
+	Now func() time.Time
+	// DefaultRunTime is a job's estimated run time before any job of any
+	// model has finished (DefaultDefaultRunTime).
+	DefaultRunTime time.Duration
+	// SwapCost is added to an estimate each time the queue walk switches
+	// to another model; 0: run times learned per model already include
+	// their loads.
+	SwapCost time.Duration
 	// MaxBody bounds request bodies (FOREMAN_MAX_BODY).
 	MaxBody int64
 	// MaxAttempts is recorded on each job (FOREMAN_MAX_ATTEMPTS).
@@ -54,6 +66,8 @@ type Config struct {
 const (
 	DefaultMaxBody     = 32 << 20
 	DefaultMaxAttempts = 3
+	// DefaultDefaultRunTime is the run time assumed with no history.
+	DefaultDefaultRunTime = 30 * time.Second
 )
 
 // Server is foreman's HTTP handler.
@@ -62,6 +76,7 @@ type Server struct {
 	router *httprouter.Router
 	auth   *auth
 	keys   keyLocks
+	est    runTimeCache
 }
 
 // New builds the routes.
@@ -74,6 +89,13 @@ func New(cfg Config) *Server {
 	if cfg.Hub == nil {
 		cfg.Hub = NewHub()
 	}
+	if cfg.Events == nil {
+		cfg.Events, _ = cfg.Log.(EventSource)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	cfg.DefaultRunTime = cmp.Or(cfg.DefaultRunTime, DefaultDefaultRunTime)
 	s := &Server{cfg: cfg, router: httprouter.New(), auth: newAuth(cfg.Tokens)}
 	s.router.HandleMethodNotAllowed = true
 	s.router.MethodNotAllowed = plain(http.StatusMethodNotAllowed, "405 method not allowed")
@@ -82,6 +104,7 @@ func New(cfg Config) *Server {
 	s.router.POST("/admin/backup", s.auth.require(s.backup))
 	s.ollamaRoutes()
 	s.jobRoutes()
+	s.router.GET("/events", s.auth.require(s.tailEvents))
 	return s
 }
 

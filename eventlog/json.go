@@ -28,7 +28,10 @@ type EventJSON struct {
 	Job     string `json:"job"`
 	Type    string `json:"type"`
 	Version uint8  `json:"version"`
-	Payload Fields `json:"payload"` // null when it does not decode
+	// Payload is the decoded payload: Fields when rendered, a generic
+	// map[string]any when a client reads the JSON back; nil (null) when
+	// it does not decode.
+	Payload any `json:"payload"`
 	// PayloadError is set, by readers that go on past an undecodable
 	// payload, instead of Payload.
 	PayloadError string `json:"payload_error,omitempty"`
@@ -37,10 +40,14 @@ type EventJSON struct {
 // NewEventJSON renders e's envelope around already rendered payload fields
 // (nil: a null payload).
 func NewEventJSON(e Event, payload Fields) EventJSON {
-	return EventJSON{
+	r := EventJSON{
 		Offset: e.Offset, Time: e.Time.UTC().Format(time.RFC3339Nano), Job: e.Job.String(),
-		Type: string(e.Type), Version: e.Version, Payload: payload,
+		Type: string(e.Type), Version: e.Version,
 	}
+	if payload != nil {
+		r.Payload = payload
+	}
+	return r
 }
 
 // RenderEvent renders e. A payload that does not decode gives a record
@@ -263,6 +270,7 @@ func knownFields(e Event) (Fields, error) {
 			f("request_sha256", HexBytes(p.RequestSHA256)), f("webhook_url", RedactURL(p.WebhookURL)),
 			f("idempotency_key", p.IdempotencyKey), f("priority", p.Priority), f("sync", p.Sync),
 			f("submitter", p.Submitter), f("max_attempts", p.MaxAttempts),
+			f("body_sha256", HexBytes(p.BodySHA256)),
 		}, nil
 	case JobStarted:
 		var p Started

@@ -37,7 +37,7 @@ func TestJSONRendersStoredEvents(t *testing.T) {
 	want := `{"offset":1,"time":"` + evs[0].Time.UTC().Format("2006-01-02T15:04:05.999999999Z07:00") + `","job":"` + job.String() +
 		`","type":"job.submitted","version":1,"payload":{"model":"tiny-a","kind":"chat","request":{"model":"tiny-a","p":"<b>"},` +
 		`"request_encoding":"json","request_blob":"","request_size":0,"request_sha256":"abcd",` +
-		`"webhook_url":"https://hooks.example:8443/x","idempotency_key":"","priority":2,"sync":false,"submitter":"","max_attempts":0}}`
+		`"webhook_url":"https://hooks.example:8443/x","idempotency_key":"","priority":2,"sync":false,"submitter":"","max_attempts":0,"body_sha256":""}}`
 	if string(b) != want {
 		t.Fatalf("submitted:\n got %s\nwant %s", b, want)
 	}
