@@ -1,0 +1,42 @@
+package api
+
+import (
+	"testing"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+
+	"github.com/foreman-dev/foreman/projections"
+)
+
+// ran is a done job of model that ran d, finishing at t0+finish.
+func ran(model string, finish, d time.Duration) projections.Job {
+	end := t0.Add(finish).UnixNano()
+	return projections.Job{ID: ulid.Make(), Model: model, State: projections.Done, StartedAt: end - int64(d), FinishedAt: end}
+}
+
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func TestLearnRunTimesWeighsRecentRuns(t *testing.T) {
+	t.Parallel()
+	// Given newest first, as projections.List returns them.
+	rt := LearnRunTimes([]projections.Job{
+		ran("a", 3*time.Minute, 20*time.Second),
+		ran("b", 2*time.Minute, 40*time.Second),
+		ran("a", time.Minute, 10*time.Second),
+		{Model: "a", FinishedAt: 5}, // never started: skipped
+	}, time.Minute)
+	if got := rt.Of("a"); got != 13*time.Second { // 10s, then 10 + 0.3·(20-10)
+		t.Fatalf("a: %v", got)
+	}
+	if got := rt.Of("b"); got != 40*time.Second {
+		t.Fatalf("b: %v", got)
+	}
+	// overall: 10s, 10+0.3·30 = 19s, 19+0.3·1 = 19.3s
+	if got := rt.Of("never-seen"); got != 19300*time.Millisecond {
+		t.Fatalf("unknown model: %v", got)
+	}
+	if got := LearnRunTimes(nil, time.Minute).Of("a"); got != time.Minute {
+		t.Fatalf("no history: %v", got)
+	}
+}
