@@ -114,6 +114,11 @@ func (c *Client) Run(ctx context.Context, path string, body []byte, onChunk func
 	var last []byte
 	for {
 		line, err := rd.ReadBytes('\n')
+		// Lines already buffered still read after ctx ends: stop at once,
+		// so a cancelled run neither sees more chunks nor ends in success.
+		if cause := context.Cause(ctx); cause != nil {
+			return nil, cause
+		}
 		if line = bytes.TrimSpace(line); len(line) > 0 {
 			if msg, ok := errorLine(line); ok {
 				return nil, &StreamError{Message: msg}

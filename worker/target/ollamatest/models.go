@@ -209,3 +209,15 @@ func (s *Server) handlePull(w http.ResponseWriter, r *http.Request) {
 	writeLine(w, api.ProgressResponse{Status: "pulling manifest"})
 	writeLine(w, map[string]string{"error": msg})
 }
+
+// AddModel adds m to the list (or replaces the model of that name), as a
+// pull or create would.
+func (s *Server) AddModel(m Model) {
+	m = m.withDefaults()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.models[m.Name]; !ok {
+		s.order = append(s.order, m.Name)
+	}
+	s.models[m.Name] = m
+}
