@@ -21,11 +21,12 @@ type fakeForeman struct {
 	job    Job
 	body   map[string]any // the last POST /jobs body
 	gets   int
-	posted chan string // the state_webhook_url of each POST /jobs
+	posted chan string   // the state_webhook_url of each POST /jobs
+	got    chan struct{} // signalled on each GET /jobs/{id}
 }
 
 func newFake(t *testing.T) *fakeForeman {
-	f := &fakeForeman{t: t, job: Job{JobID: "01JOB", State: StateQueued}, posted: make(chan string, 1)}
+	f := &fakeForeman{t: t, job: Job{JobID: "01JOB", State: StateQueued}, posted: make(chan string, 1), got: make(chan struct{}, 1)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /jobs", func(w http.ResponseWriter, r *http.Request) {
 		var m map[string]any
@@ -43,6 +44,10 @@ func newFake(t *testing.T) *fakeForeman {
 		defer f.mu.Unlock()
 		f.gets++
 		json.NewEncoder(w).Encode(f.job)
+		select {
+		case f.got <- struct{}{}:
+		default:
+		}
 	})
 	f.srv = httptest.NewServer(mux)
 	t.Cleanup(f.srv.Close)

@@ -39,6 +39,7 @@ func TestSubmitWebhookWakesTheWait(t *testing.T) {
 	if url == "" {
 		t.Fatal("no state_webhook_url in the POST /jobs body")
 	}
+	<-f.got // the client saw the job queued and waits
 	f.set(StateDone, "", `{"model":"tiny-a","message":{"role":"assistant","content":"hello"},"done":true}`)
 	body := []byte(`{"event":"succeeded"}`)
 	if got := f.deliver(url, signed("s3cret", body), body); got != http.StatusNoContent {
