@@ -3,7 +3,6 @@ package client
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -71,31 +70,28 @@ func (c *Client) List(ctx context.Context, o ListOptions) (*JobList, error) {
 	return &l, nil
 }
 
-// Event is one event of a job's history (GET /jobs/{id}/events).
+// Event is one event of a job's history (GET /jobs/{id}/events), as
+// `foreman log export` renders it (docs/export-format.md).
 type Event struct {
-	Offset  uint64          `json:"offset"`
-	Type    string          `json:"type"`
-	Time    time.Time       `json:"time"`
-	Payload json.RawMessage `json:"payload,omitempty"`
+	Offset       uint64          `json:"offset"`
+	Time         time.Time       `json:"time"`
+	Job          string          `json:"job"`
+	Type         string          `json:"type"` // e.g. job.submitted, webhook.attempted
+	Version      uint8           `json:"version"`
+	Payload      json.RawMessage `json:"payload"`
+	PayloadError string          `json:"payload_error,omitempty"`
 }
 
-// Events reads a job's history, oldest first.
+// Events reads a job's stored history, oldest first. Events older than
+// the log's retention are gone.
 func (c *Client) Events(ctx context.Context, jobID string) ([]Event, error) {
-	var raw json.RawMessage
-	if err := c.call(ctx, http.MethodGet, jobPath(jobID, "events"), nil, &raw); err != nil {
-		return nil, err
-	}
-	var evs []Event
-	if err := json.Unmarshal(raw, &evs); err == nil {
-		return evs, nil
-	}
-	var wrapped struct {
+	var v struct {
 		Events []Event `json:"events"`
 	}
-	if err := json.Unmarshal(raw, &wrapped); err != nil {
-		return nil, fmt.Errorf("GET %s: decode answer: %w", jobPath(jobID, "events"), err)
+	if err := c.call(ctx, http.MethodGet, jobPath(jobID, "events"), nil, &v); err != nil {
+		return nil, err
 	}
-	return wrapped.Events, nil
+	return v.Events, nil
 }
 
 // Artifact downloads one artifact of a job, however large
