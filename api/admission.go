@@ -4,6 +4,8 @@ import (
 	"math"
 	"time"
 
+	"github.com/oklog/ulid/v2"
+
 	"github.com/foreman-dev/foreman/projections"
 )
 
@@ -31,7 +33,7 @@ func (s *Server) queueFull() (retryAfter int, full bool) {
 // started.
 func (s *Server) retryAfter(active []projections.Job, n int) int {
 	now := s.cfg.Now()
-	return seconds(s.forecast(active, now).untilStarted(n, now))
+	return seconds(s.forecast(active, now, ulid.ULID{}, n).untilStarted(n, now))
 }
 
 // seconds rounds d up to whole seconds, at least 1.
@@ -45,7 +47,7 @@ func (s *Server) estimate(v *JobView, j projections.Job) {
 		return
 	}
 	now := s.cfg.Now()
-	fc := s.forecast(s.cfg.Jobs.Active(), now)
+	fc := s.forecast(s.cfg.Jobs.Active(), now, j.ID, 0)
 	var end time.Time
 	switch sl, pos, ok := fc.of(j.ID); {
 	case ok:

@@ -41,8 +41,9 @@ type forecast struct {
 	position map[ulid.ULID]int
 }
 
-// forecast walks the queue of active jobs as of now.
-func (s *Server) forecast(active []projections.Job, now time.Time) forecast {
+// forecast walks the queue of active jobs as of now, until the job until
+// has its slot or need slots are known (zero values: the whole queue).
+func (s *Server) forecast(active []projections.Job, now time.Time, until ulid.ULID, need int) forecast {
 	fc := forecast{rt: s.runTimes(), runEnd: now, position: map[ulid.ULID]int{}}
 	var loaded []string
 	var queued []projections.Job
@@ -77,6 +78,9 @@ func (s *Server) forecast(active []projections.Job, now time.Time) forecast {
 		fc.slots = append(fc.slots, slot{id: j.ID, start: start, end: end})
 		fc.position[j.ID] = fc.running + len(fc.slots)
 		t, loaded = end, []string{j.Model}
+		if j.ID == until || len(fc.slots) == need {
+			break
+		}
 	}
 	return fc
 }
