@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,6 +19,27 @@ import (
 
 // runnerError is what Ollama says when its runner dies mid-answer.
 const runnerError = "an error was encountered while running the model"
+
+// longStory is a tiny-big generate request (without the closing brace)
+// whose answer runs to num_predict. Not every prompt does: with random
+// weights an answer may repeat one token, and Ollama cuts an answer after
+// 30 identical tokens with neither a done line nor an error
+// (llm/server.go, "token repeat limit"; see TestRepeatLimitCut).
+const longStory = `{"model":"tiny-big","prompt":"write a long essay","options":{"seed":11,"temperature":0,"num_predict":120}`
+
+// directAnswer makes the request straight to Ollama with "stream": false
+// and checks the answer is complete (done); it also loads the model.
+func directAnswer(t *testing.T, o *ollamaProc, path, body string) response {
+	t.Helper()
+	r := raw(t, http.MethodPost, o.URL()+path, "", body+`,"stream":false}`)
+	var v struct {
+		Done bool `json:"done"`
+	}
+	if r.Status != http.StatusOK || json.Unmarshal(r.Body, &v) != nil || !v.Done {
+		t.Fatalf("direct %s is not a complete answer (%d %.300s): pick another prompt or seed", path, r.Status, r.Body)
+	}
+	return r
+}
 
 // killRunners SIGKILLs every model runner of o and reports how many.
 func killRunners(t *testing.T, o *ollamaProc) int {
@@ -100,8 +122,8 @@ func TestFaultRunnerKilledMidStream(t *testing.T) {
 		// The async job is retried: the history shows the failed attempt,
 		// and the result is the retry's full answer, not the cut one.
 		recv := newReceiver(t)
-		body := `{"model":"tiny-big","prompt":"write a long essay","options":{"seed":11,"temperature":0,"num_predict":120}`
-		id := submit(t, f, body+fmt.Sprintf(`,"kind":"generate","state_webhook_url":%q}`, recv.URL()))
+		want := directAnswer(t, o, "/api/generate", longStory)
+		id := submit(t, f, longStory+fmt.Sprintf(`,"kind":"generate","state_webhook_url":%q}`, recv.URL()))
 		killed := 0
 		lines, err := watchStream(ctx, f, id, func() { killed = killRunners(t, o) })
 		if err != nil {
@@ -124,10 +146,16 @@ func TestFaultRunnerKilledMidStream(t *testing.T) {
 			t.Fatalf("job: state %s attempts %d error %q: want done on attempt 2", j.State, j.Attempts, j.Error)
 		}
 		// Deterministic sampling: the retry's answer is what Ollama gives
-		// a fresh stream:false call, not the cut first attempt.
-		want := raw(t, http.MethodPost, o.URL()+"/api/generate", "", body+`,"stream":false}`)
+		// a stream:false call, not the cut first attempt.
 		if err := sameJSON(j.Result, want.Body); err != nil {
 			t.Errorf("result vs a direct call: %v", err)
+		}
+		// A reader of GET /jobs/{id}/stream should be able to rebuild the
+		// result from the chunks. Today the stream carries the failed
+		// attempt's chunks, then the retry's, with no marker in between.
+		if text, result := streamedText(lines), resultText(j.Result); text != result {
+			knownBug(t, "GET /jobs/{id}/stream relays the failed attempt's chunks and then the retry's with no marker: "+
+				"the streamed text %q is not the result's %q", clip(text), clip(result))
 		}
 	})
 }
@@ -212,8 +240,8 @@ func TestFaultForemanKilled(t *testing.T) {
 	f := ownForeman(t, o.URL())
 	ctx := testCtx(t, 5*time.Minute)
 	recv := newReceiver(t)
-	body := `{"model":"tiny-big","prompt":"a long story","options":{"seed":9,"temperature":0,"num_predict":120}`
-	id := submit(t, f, body+fmt.Sprintf(`,"kind":"generate","state_webhook_url":%q}`, recv.URL()))
+	want := directAnswer(t, o, "/api/generate", longStory)
+	id := submit(t, f, longStory+fmt.Sprintf(`,"kind":"generate","state_webhook_url":%q}`, recv.URL()))
 	_, err := watchStream(ctx, f, id, func() { f.Kill() })
 	if err == nil {
 		t.Log("the stream ended cleanly although foreman was killed")
@@ -231,7 +259,6 @@ func TestFaultForemanKilled(t *testing.T) {
 	if !strings.Contains(f.Log(), "recovered jobs interrupted by a restart") {
 		t.Error("foreman's log does not mention the recovery")
 	}
-	want := raw(t, http.MethodPost, o.URL()+"/api/generate", "", body+`,"stream":false}`)
 	if err := sameJSON(j.Result, want.Body); err != nil {
 		t.Errorf("result vs a direct call: %v", err)
 	}
@@ -244,4 +271,43 @@ func TestFaultForemanKilled(t *testing.T) {
 		}
 	}
 	t.Logf("webhook events: %v", events(recv.For(id)))
+}
+
+// streamedText concatenates the "response" of a job stream's chunks (all
+// lines but the last, which is the result).
+func streamedText(lines []string) string {
+	var b strings.Builder
+	for i, l := range lines {
+		if i == len(lines)-1 {
+			break
+		}
+		var c struct{ Response string }
+		json.Unmarshal([]byte(l), &c)
+		b.WriteString(c.Response)
+	}
+	return b.String()
+}
+
+func resultText(result []byte) string {
+	var r struct{ Response string }
+	json.Unmarshal(result, &r)
+	return r.Response
+}
+
+func clip(s string) string {
+	if len(s) > 60 {
+		return s[:60] + "..."
+	}
+	return s
+}
+
+// knownBug reports a foreman bug found by this suite whose fix lies
+// outside it: logged loudly, and a failure with E2E_KNOWN_BUGS=1.
+func knownBug(t *testing.T, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("E2E_KNOWN_BUGS") != "" {
+		t.Errorf("KNOWN BUG: "+format, args...)
+		return
+	}
+	t.Logf("!!! KNOWN BUG (set E2E_KNOWN_BUGS=1 to fail on it): "+format, args...)
 }

@@ -196,11 +196,19 @@ func (o *ollamaProc) Runners() []int {
 	return pids
 }
 
-// RunnerStarts counts "llama runner started" lines in the server's log:
-// one per real model load.
+// RunnerStarts counts the model runners the server started, from its log
+// (`msg="starting runner" cmd="... runner --model ..."`): one per real
+// model load. ("llama runner started in" is logged twice per load, and the
+// GPU discovery at boot starts runners without --model.)
 func (o *ollamaProc) RunnerStarts() int {
 	b, _ := os.ReadFile(o.logPath)
-	return bytes.Count(b, []byte("llama runner started in"))
+	n := 0
+	for _, l := range bytes.Split(b, []byte("\n")) {
+		if bytes.Contains(l, []byte(`msg="starting runner"`)) && bytes.Contains(l, []byte(" --model ")) {
+			n++
+		}
+	}
+	return n
 }
 
 func (o *ollamaProc) logTail() string {

@@ -12,21 +12,23 @@ import (
 	"time"
 )
 
-// loadThreshold: a load_duration above it is a real model load (a swap
-// costs ~280 ms on the kit; a warm request 1.5-3.5 ms).
+// loadThreshold: a load_duration above it is surely a model load (a swap
+// usually costs ~280 ms on the kit, a warm request 1.5-3.5 ms). Some loads
+// of the two smallest models take only ~30 ms, so this undercounts; the
+// count from ollama's log is the one asserted.
 const loadThreshold = 100 * time.Millisecond
 
 // batchRun is one run of the interleaved batch.
 type batchRun struct {
 	Makespan time.Duration
-	Loads    int // results with load_duration > loadThreshold
-	LogLoads int // "llama runner started" lines in ollama's log
+	Loads    int // results with load_duration > loadThreshold (misses fast loads)
+	LogLoads int // runners ollama started, from its log: the real count
 	Order    []string
 }
 
 func (r batchRun) String() string {
-	return fmt.Sprintf("makespan %6.2fs  loads %2d (load_duration>100ms) / %2d (ollama log)  order %s",
-		r.Makespan.Seconds(), r.Loads, r.LogLoads, strings.Join(r.Order, ","))
+	return fmt.Sprintf("makespan %6.2fs  loads %2d (ollama log; %2d with load_duration>100ms)  order %s",
+		r.Makespan.Seconds(), r.LogLoads, r.Loads, strings.Join(r.Order, ","))
 }
 
 // The same interleaved batch over tiny-a, tiny-b and tiny-big, with
@@ -130,7 +132,7 @@ func TestRealSwaps(t *testing.T) {
 	if direct.LogLoads < len(batch)-1 {
 		t.Errorf("direct: only %d loads for %d alternating requests: is OLLAMA_MAX_LOADED_MODELS=1 in effect?", direct.LogLoads, len(batch))
 	}
-	if via.LogLoads >= direct.LogLoads || via.LogLoads > 3+1 {
+	if via.LogLoads >= direct.LogLoads || via.LogLoads > 4 {
 		t.Errorf("foreman loaded %d times, direct %d: drain-by-model should need about 3", via.LogLoads, direct.LogLoads)
 	}
 }

@@ -212,9 +212,12 @@ func TestWireFidelity(t *testing.T) {
 	t.Run("token-required", func(t *testing.T) {
 		c := directClient(f.URL()) // no bearer token
 		_, err := c.List(ctx)
-		var se api.StatusError
-		if !errors.As(err, &se) || se.StatusCode != http.StatusUnauthorized {
-			t.Fatalf("without a token: %v, want 401", err)
+		// The official client turns every 401 into an AuthorizationError
+		// (its message is generic: it reads a "status" field neither
+		// Ollama nor foreman sends).
+		var ae api.AuthorizationError
+		if !errors.As(err, &ae) || ae.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("without a token: %#v, want a 401 AuthorizationError", err)
 		}
 	})
 }
