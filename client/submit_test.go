@@ -149,3 +149,32 @@ func TestWaitRidesOutAnUnreachableDaemon(t *testing.T) {
 		t.Fatalf("Wait = %v, %v", r, err)
 	}
 }
+
+// TestSubmitResendsUnderOneIdempotencyKey: the daemon drops the first
+// POST /jobs after reading it (a crash before answering); Submit sends it
+// again under the same key, so the daemon can give back the same job.
+func TestSubmitResendsUnderOneIdempotencyKey(t *testing.T) {
+	f := newFake(t)
+	f.set(StateDone, "", `{"response":"ok","done":true}`)
+	var keys []string
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			keys = append(keys, r.Header.Get("Idempotency-Key"))
+			if len(keys) == 1 {
+				conn, _, _ := w.(http.Hijacker).Hijack()
+				conn.Close()
+				return
+			}
+		}
+		f.srv.Config.Handler.ServeHTTP(w, r)
+	})
+	c := New(newServer(t, mux), WithPolling(), WithPollInterval(time.Millisecond))
+	r, err := c.Submit(t.Context(), chatReq())
+	if err != nil || r.Text() != "ok" {
+		t.Fatalf("Submit = %v, %v", r, err)
+	}
+	if len(keys) != 2 || keys[0] == "" || keys[0] != keys[1] {
+		t.Fatalf("Idempotency-Key of each POST: %q", keys)
+	}
+}
