@@ -222,10 +222,31 @@ type recordSink struct {
 	status map[ulid.ULID]int
 	chunks map[ulid.ULID][]string
 	ended  map[ulid.ULID]string
+	endCh  chan struct{} // closed and replaced on each End
 }
 
 func newRecordSink() *recordSink {
-	return &recordSink{status: map[ulid.ULID]int{}, chunks: map[ulid.ULID][]string{}, ended: map[ulid.ULID]string{}}
+	return &recordSink{status: map[ulid.ULID]int{}, chunks: map[ulid.ULID][]string{}, ended: map[ulid.ULID]string{}, endCh: make(chan struct{})}
+}
+
+// waitEnd returns the message the caller of job id was left with.
+func (s *recordSink) waitEnd(t *testing.T, id ulid.ULID) string {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		s.mu.Lock()
+		msg, ok := s.ended[id]
+		ch := s.endCh
+		s.mu.Unlock()
+		if ok {
+			return msg
+		}
+		select {
+		case <-ch:
+		case <-timeout:
+			t.Fatalf("job %s never ended for its caller", id)
+		}
+	}
 }
 
 func (s *recordSink) Begin(id ulid.ULID, status int, _ string) {
@@ -244,4 +265,6 @@ func (s *recordSink) End(id ulid.ULID, _ uint64, msg string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.ended[id] = msg
+	close(s.endCh)
+	s.endCh = make(chan struct{})
 }

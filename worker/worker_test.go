@@ -51,6 +51,9 @@ func TestAsyncJobStoresTheStreamFalseAnswer(t *testing.T) {
 	if got := r.types(id); !slices.Equal(got, want) {
 		t.Fatalf("history %v", got)
 	}
+	r.sink.waitEnd(t, id)
+	r.sink.mu.Lock()
+	defer r.sink.mu.Unlock()
 	if len(r.sink.chunks[id]) != 3 || r.sink.status[id] != 200 {
 		t.Fatalf("sink got %d chunks, status %d", len(r.sink.chunks[id]), r.sink.status[id])
 	}
@@ -104,6 +107,7 @@ func TestHTTPErrorFailsAndIsRelayed(t *testing.T) {
 	if j.State != projections.Failed || j.LastStatus != 404 || j.LastError != "model 'nope' not found" || j.Used != 1 {
 		t.Fatalf("job %+v", j)
 	}
+	r.sink.waitEnd(t, id)
 	r.sink.mu.Lock()
 	defer r.sink.mu.Unlock()
 	if r.sink.status[id] != 404 || r.sink.chunks[id][0] != string(body) {
@@ -138,10 +142,8 @@ func TestMidStreamErrorIsNeverASuccess(t *testing.T) {
 		if j.State != projections.Failed || !strings.Contains(j.LastError, "unexpected EOF") || len(r.target.calls) != 1 {
 			t.Fatalf("job %+v", j)
 		}
-		r.sink.mu.Lock()
-		defer r.sink.mu.Unlock()
-		if !strings.Contains(r.sink.ended[id], "unexpected EOF") {
-			t.Fatalf("caller told %q", r.sink.ended[id])
+		if msg := r.sink.waitEnd(t, id); !strings.Contains(msg, "unexpected EOF") {
+			t.Fatalf("caller told %q", msg)
 		}
 	})
 }
