@@ -47,7 +47,11 @@ type Config struct {
 	Sleep func(ctx context.Context, d time.Duration) bool
 }
 
-const cursorName = "webhooks"
+// CursorName is the dispatcher's log cursor: events at or below it are
+// settled (retention must keep the rest).
+const CursorName = "webhooks"
+
+const cursorName = CursorName
 
 // Dispatcher follows the log and delivers job events to their webhooks.
 // What is pending is derived from the log: a job event with a webhook and

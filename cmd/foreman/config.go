@@ -31,6 +31,7 @@ type Config struct {
 	JobTimeout    time.Duration     // FOREMAN_JOB_TIMEOUT
 	MaxSkips      int               // FOREMAN_MAX_SKIPS
 	MaxWait       time.Duration     // FOREMAN_MAX_WAIT
+	JobTTL        time.Duration     // FOREMAN_JOB_TTL
 }
 
 // DefaultConfig returns the configuration with every default.
@@ -49,6 +50,7 @@ func DefaultConfig() Config {
 		MaxBody:       32 << 20,
 		MaxSkips:      8,
 		MaxWait:       10 * time.Minute,
+		JobTTL:        24 * time.Hour,
 	}
 }
 
@@ -87,7 +89,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		name string
 		dst  *time.Duration
 	}{{"FOREMAN_POLL_INTERVAL", &c.PollInterval}, {"FOREMAN_SHUTDOWN_GRACE", &c.ShutdownGrace},
-		{"FOREMAN_JOB_TIMEOUT", &c.JobTimeout}, {"FOREMAN_MAX_WAIT", &c.MaxWait}} {
+		{"FOREMAN_JOB_TIMEOUT", &c.JobTimeout}, {"FOREMAN_MAX_WAIT", &c.MaxWait}, {"FOREMAN_JOB_TTL", &c.JobTTL}} {
 		if v := getenv(d.name); v != "" {
 			x, err := time.ParseDuration(v)
 			if err != nil {
@@ -170,6 +172,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxWait <= 0 {
 		return &ConfigError{"FOREMAN_MAX_WAIT", c.MaxWait.String(), "must be positive"}
+	}
+	if c.JobTTL < 0 {
+		return &ConfigError{"FOREMAN_JOB_TTL", c.JobTTL.String(), "must not be negative (0: keep jobs forever)"}
 	}
 	if c.PublicURL != "" {
 		u, err := url.Parse(c.PublicURL)

@@ -28,6 +28,7 @@ type Daemon struct {
 	inv      *target.Inventory
 	worker   *worker.Worker
 	webhooks *webhook.Dispatcher
+	retain   *worker.Retention // nil: FOREMAN_JOB_TTL=0 keeps jobs forever
 	ln       net.Listener
 	srv      *http.Server
 }
@@ -106,6 +107,11 @@ func (d *Daemon) wire() error {
 	if err != nil {
 		return err
 	}
+	if cfg.JobTTL > 0 {
+		d.retain = worker.NewRetention(d.log, d.proj, worker.RetentionConfig{
+			TTL: cfg.JobTTL, Cursors: []string{webhook.CursorName}, Logger: d.logger.With("part", "retention"),
+		})
+	}
 	d.srv = &http.Server{
 		Handler:           srv,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -152,6 +158,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	goRun(&bgWG, "projections", func() error { return d.proj.Run(bg) })
 	goRun(&bgWG, "inventory", func() error { return d.inv.Run(bg) })
 	goRun(&bgWG, "webhooks", func() error { return d.webhooks.Run(bg) })
+	if d.retain != nil {
+		goRun(&bgWG, "retention", func() error { return d.retain.Run(bg) })
+	}
 	goRun(&workWG, "worker", func() error { return d.worker.Run(work) })
 	goRun(&workWG, "http", func() error {
 		if err := d.srv.Serve(d.ln); !errors.Is(err, http.ErrServerClosed) {
