@@ -179,6 +179,14 @@ func TestQueueCapAnswers429(t *testing.T) {
 	if w.Code != 429 || w.Header().Get("Retry-After") == "" {
 		t.Fatalf("at the cap: %d %v", w.Code, w.Header())
 	}
+	// The synchronous routes answer as Ollama does when its queue is full.
+	w = b.do(t, "POST", "/api/chat", chatBody)
+	if w.Code != 503 || w.Header().Get("Retry-After") == "" || !strings.Contains(w.Body.String(), `"error":"server busy`) {
+		t.Fatalf("sync at the cap: %d %v %s", w.Code, w.Header(), w.Body.String())
+	}
+	if n := b.log.LastOffset(); n != 2 {
+		t.Fatalf("refused calls appended events: last offset %d", n)
+	}
 }
 
 func TestJobIDsAndArtifacts(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/julienschmidt/httprouter"
@@ -29,6 +30,11 @@ func (s *Server) syncJob(kind eventlog.Kind) httprouter.Handle {
 		}
 		if err != nil {
 			s.refuse(w, err)
+			return
+		}
+		if retry, full := s.queueFull(); full { // Ollama's own answer when its queue is full
+			w.Header().Set("Retry-After", strconv.Itoa(retry))
+			writeError(w, http.StatusServiceUnavailable, "server busy, please try again.  maximum pending requests exceeded")
 			return
 		}
 		id := ulid.Make()
