@@ -44,7 +44,7 @@ func (a *auth) require(h httprouter.Handle) httprouter.Handle {
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="foreman"`)
-			writeError(w, http.StatusUnauthorized, "unauthorized: missing bearer token")
+			unauthorized(w, "unauthorized: missing bearer token")
 			return
 		}
 		match := -1
@@ -55,9 +55,16 @@ func (a *auth) require(h httprouter.Handle) httprouter.Handle {
 		}
 		if match < 0 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="foreman", error="invalid_token"`)
-			writeError(w, http.StatusUnauthorized, "unauthorized: invalid bearer token")
+			unauthorized(w, "unauthorized: invalid bearer token")
 			return
 		}
 		h(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, a.names[match])), ps)
 	}
+}
+
+// unauthorized answers 401 with the message under "error" (Ollama's error
+// shape) and "status", which the official Ollama client shows from its
+// AuthorizationError instead of a generic "something went wrong".
+func unauthorized(w http.ResponseWriter, msg string) {
+	writeJSON(w, http.StatusUnauthorized, map[string]string{"error": msg, "status": msg})
 }
