@@ -1,0 +1,131 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	ollama "github.com/ollama/ollama/api"
+
+	"github.com/foreman-dev/foreman/worker/target/ollamatest"
+)
+
+// benchDaemon runs foreman on a disk-backed data dir in front of fake.
+func benchDaemon(b *testing.B, fake *ollamatest.Server, env map[string]string) string {
+	b.Helper()
+	env["FOREMAN_DATA_DIR"] = b.TempDir()
+	env["FOREMAN_OLLAMA_URL"] = fake.URL()
+	env["FOREMAN_LISTEN"] = "127.0.0.1:0"
+	env["FOREMAN_SHUTDOWN_GRACE"] = "0s"
+	env["FOREMAN_LOG_LEVEL"] = "error"
+	m, out := testMain(env)
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	errc := make(chan error, 1)
+	go func() { errc <- (&ServeCommand{m: m, ready: ready}).Run(ctx, nil) }()
+	select {
+	case addr := <-ready:
+		b.Cleanup(func() { cancel(); <-errc })
+		return "http://" + addr
+	case err := <-errc:
+		cancel()
+		b.Fatalf("serve: %v\n%s", err, out)
+	}
+	return ""
+}
+
+// BenchmarkSubmitJobs measures POST /jobs over loopback HTTP: each 202 is a
+// durable (fsynced) submission. The worker is held on a first job, so the
+// figures are the API and the log, not the target.
+func BenchmarkSubmitJobs(b *testing.B) {
+	for _, clients := range []int{1, 16, 64} {
+		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
+			fake := ollamatest.New(b)
+			gate := fake.Block("")
+			defer gate.Release()
+			base := benchDaemon(b, fake, map[string]string{"FOREMAN_MAX_QUEUE": "0"})
+			body := []byte(`{"model":"tiny-a","messages":[{"role":"user","content":"hello"}]}`)
+			hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
+			post := func() (time.Duration, error) {
+				t0 := time.Now()
+				resp, err := hc.Post(base+"/jobs", "application/json", bytes.NewReader(body))
+				if err != nil {
+					return 0, err
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusAccepted {
+					return 0, fmt.Errorf("status %d", resp.StatusCode)
+				}
+				return time.Since(t0), nil
+			}
+			if _, err := post(); err != nil { // warm up; also occupies the worker
+				b.Fatal(err)
+			}
+			lat := make([][]time.Duration, clients)
+			var wg sync.WaitGroup
+			var failed error
+			var once sync.Once
+			b.ResetTimer()
+			for c := range clients {
+				n := b.N / clients
+				if c < b.N%clients {
+					n++
+				}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for range n {
+						d, err := post()
+						if err != nil {
+							once.Do(func() { failed = err })
+							return
+						}
+						lat[c] = append(lat[c], d)
+					}
+				}()
+			}
+			wg.Wait()
+			b.StopTimer()
+			if failed != nil {
+				b.Fatal(failed)
+			}
+			all := slices.Concat(lat...)
+			slices.Sort(all)
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "jobs/s")
+			if len(all) > 0 {
+				b.ReportMetric(float64(all[len(all)/2].Microseconds()), "p50-µs")
+				b.ReportMetric(float64(all[len(all)*99/100].Microseconds()), "p99-µs")
+			}
+		})
+	}
+}
+
+// BenchmarkSyncChat compares one non-streamed chat through foreman (a
+// durable job, the queue, the worker, the result artifact) with the same
+// call straight to the target. The difference is foreman's overhead.
+func BenchmarkSyncChat(b *testing.B) {
+	fake := ollamatest.New(b, ollamatest.WithMaxLoaded(4))
+	base := benchDaemon(b, fake, map[string]string{})
+	stream := false
+	req := &ollama.ChatRequest{Model: "tiny-a", Stream: &stream, Messages: []ollama.Message{{Role: "user", Content: "hi"}}}
+	for _, tc := range []struct{ name, url string }{{"direct", fake.URL()}, {"foreman", base}} {
+		b.Run(tc.name, func(b *testing.B) {
+			u, _ := url.Parse(tc.url)
+			c := ollama.NewClient(u, http.DefaultClient)
+			ctx := context.Background()
+			for b.Loop() {
+				if err := c.Chat(ctx, req, func(ollama.ChatResponse) error { return nil }); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
