@@ -37,6 +37,9 @@ type Config struct {
 	Target    Forwarder
 	Scheduler Scheduler // nil: GET /queue shows no next pick
 	Retention Retention
+	// Metrics serves GET /metrics behind the token (api/metrics); nil:
+	// 404.
+	Metrics http.Handler
 	// Events serves GET /events; nil: Log, when it is one (eventlog.Log).
 	Events EventSource
 	// Now is the clock of estimates (ETA, Retry-After); nil: time.Now.
@@ -105,6 +108,9 @@ func New(cfg Config) *Server {
 	s.ollamaRoutes()
 	s.jobRoutes()
 	s.router.GET("/events", s.auth.require(s.tailEvents))
+	if cfg.Metrics != nil {
+		s.router.GET("/metrics", s.auth.require(s.metrics))
+	}
 	return s
 }
 
