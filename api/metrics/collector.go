@@ -16,7 +16,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -66,8 +65,7 @@ type Config struct {
 	Jobs   Jobs
 	Health Health // nil: foreman_target_degraded is not exported
 	// Now is the clock of the append latency; nil: time.Now.
-	Now    func() time.Time
-	Logger *slog.Logger
+	Now func() time.Time
 }
 
 // Collector follows the log and owns the registry GET /metrics serves.
@@ -97,9 +95,6 @@ func New(cfg Config) (*Collector, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	c := &Collector{cfg: cfg, reg: prometheus.NewRegistry(), m: newEventMetrics(), jobs: map[ulid.ULID]*jobState{}, ready: make(chan struct{})}
 	ch := make(chan struct{})

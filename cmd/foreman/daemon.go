@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/foreman-dev/foreman/api"
+	"github.com/foreman-dev/foreman/api/metrics"
 	"github.com/foreman-dev/foreman/api/webhook"
 	"github.com/foreman-dev/foreman/eventlog"
 	"github.com/foreman-dev/foreman/projections"
@@ -29,6 +30,7 @@ type Daemon struct {
 	worker   *worker.Worker
 	webhooks *webhook.Dispatcher
 	retain   *worker.Retention // nil: FOREMAN_JOB_TTL=0 keeps jobs forever
+	metrics  *metrics.Collector
 	ln       net.Listener
 	srv      *http.Server
 }
@@ -85,6 +87,10 @@ func (d *Daemon) wire() error {
 	}
 	d.inv = target.NewInventory(client, cfg.PollInterval, d.logger.With("part", "inventory"))
 	hub := api.NewHub()
+	d.metrics, err = metrics.New(metrics.Config{Log: d.log, Jobs: d.proj, Health: d.inv})
+	if err != nil {
+		return err
+	}
 	d.worker, err = worker.New(worker.Config{
 		Log: d.log, Jobs: d.proj, Target: client, Residency: d.inv, Sink: hub,
 		Policy:        worker.Policy{MaxSkips: cfg.MaxSkips, MaxWait: cfg.MaxWait},
@@ -100,7 +106,7 @@ func (d *Daemon) wire() error {
 		Tokens: cfg.Tokens, Health: d.inv, Backup: d.log, Log: d.log, Jobs: d.proj, Hub: hub,
 		Inventory: d.inv, Target: client, Scheduler: d.worker.Scheduler(), Retention: d.log,
 		MaxBody: cfg.MaxBody, MaxAttempts: cfg.MaxAttempts, MaxQueue: cfg.MaxQueue,
-		WebhookAllow: cfg.WebhookAllow, PublicURL: cfg.PublicURL,
+		WebhookAllow: cfg.WebhookAllow, PublicURL: cfg.PublicURL, Metrics: d.metrics.Handler(),
 		Logger: d.logger.With("part", "api"),
 	})
 	d.webhooks, err = webhook.New(webhook.Config{Log: d.log, Render: srv, Secret: cfg.WebhookSecret, Logger: d.logger.With("part", "webhooks")})
@@ -144,7 +150,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	defer stopBG()
 	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
-	errc := make(chan error, 5)
+	errc := make(chan error, 7) // one per goRun below, so that none blocks
 	var bgWG, workWG sync.WaitGroup
 	goRun := func(wg *sync.WaitGroup, name string, run func() error) {
 		wg.Add(1)
@@ -158,6 +164,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	goRun(&bgWG, "projections", func() error { return d.proj.Run(bg) })
 	goRun(&bgWG, "inventory", func() error { return d.inv.Run(bg) })
 	goRun(&bgWG, "webhooks", func() error { return d.webhooks.Run(bg) })
+	goRun(&bgWG, "metrics", func() error { return d.metrics.Run(bg) })
 	if d.retain != nil {
 		goRun(&bgWG, "retention", func() error { return d.retain.Run(bg) })
 	}
