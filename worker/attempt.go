@@ -90,11 +90,19 @@ func setStream(body []byte, on bool) ([]byte, error) {
 }
 
 // streams reports whether Ollama streams the answer to body (the default).
-func streams(body []byte) bool {
+// A load or unload request (generate without a prompt, chat without
+// messages) is always answered with one plain JSON object, whatever its
+// "stream" says (server/routes.go, done_reason "load" and "unload").
+func streams(kind eventlog.Kind, body []byte) bool {
 	var r struct {
-		Stream *bool `json:"stream"`
+		Stream   *bool             `json:"stream"`
+		Prompt   string            `json:"prompt"`
+		Messages []json.RawMessage `json:"messages"`
 	}
 	_ = json.Unmarshal(body, &r)
+	if kind == eventlog.KindGenerate && r.Prompt == "" || kind != eventlog.KindGenerate && len(r.Messages) == 0 {
+		return false
+	}
 	return r.Stream == nil || *r.Stream
 }
 
@@ -111,7 +119,7 @@ func (w *Worker) attempt(ctx context.Context, r *running, body []byte) outcome {
 	id := r.job.ID
 	asm := &assembler{kind: string(r.sub.Kind)}
 	ct := "application/json; charset=utf-8"
-	if streams(body) {
+	if streams(r.sub.Kind, body) {
 		ct = "application/x-ndjson"
 	}
 	var out outcome

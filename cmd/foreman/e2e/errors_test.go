@@ -4,6 +4,8 @@ package e2e
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,27 +17,35 @@ import (
 func TestErrorFidelity(t *testing.T) {
 	o, f := shared(t)
 	hi := `"messages":[{"role":"user","content":"hi"}]`
-	cases := []struct{ name, method, path, body string }{
-		{"chat unknown model", "POST", "/api/chat", `{"model":"nope",` + hi + `}`},
-		{"chat unknown model stream:false", "POST", "/api/chat", `{"model":"nope","stream":false,` + hi + `}`},
-		{"generate unknown model", "POST", "/api/generate", `{"model":"nope","prompt":"hi"}`},
-		{"embed unknown model", "POST", "/api/embed", `{"model":"nope","input":"hi"}`},
-		{"show unknown model", "POST", "/api/show", `{"model":"nope"}`},
-		{"chat malformed JSON", "POST", "/api/chat", `{"model":"tiny-a","messages":[`},
-		{"chat malformed literal", "POST", "/api/chat", `{"model":nol}`},
-		{"generate malformed JSON", "POST", "/api/generate", `{"model":`},
-		{"embed malformed JSON", "POST", "/api/embed", `{"model":`},
-		{"chat empty body", "POST", "/api/chat", ``},
-		{"chat wrong field type", "POST", "/api/chat", `{"model":"tiny-a","messages":"hi"}`},
-		{"chat wrong option type", "POST", "/api/chat", `{"model":"tiny-a","stream":false,"options":{"num_predict":"x"},` + hi + `}`},
-		{"chat missing model", "POST", "/api/chat", `{` + hi + `}`},
-		{"generate missing model", "POST", "/api/generate", `{"prompt":"hi"}`},
-		{"show missing model", "POST", "/api/show", `{}`},
-		{"chat on embedding-only model", "POST", "/api/chat", `{"model":"tiny-embed","stream":false,` + hi + `}`},
-		{"chat on embedding-only model streamed", "POST", "/api/chat", `{"model":"tiny-embed",` + hi + `}`},
-		{"generate on embedding-only model", "POST", "/api/generate", `{"model":"tiny-embed","prompt":"hi"}`},
-		{"unknown path", "GET", "/api/nope", ``},
-		{"wrong method", "GET", "/api/chat", ``},
+	// known: a difference this suite found whose fix lies outside it
+	// (reported by knownBug; a failure with E2E_KNOWN_BUGS=1).
+	cases := []struct{ name, method, path, body, known string }{
+		{"chat unknown model", "POST", "/api/chat", `{"model":"nope",` + hi + `}`, ""},
+		{"chat unknown model stream:false", "POST", "/api/chat", `{"model":"nope","stream":false,` + hi + `}`, ""},
+		{"generate unknown model", "POST", "/api/generate", `{"model":"nope","prompt":"hi"}`, ""},
+		{"embed unknown model", "POST", "/api/embed", `{"model":"nope","input":"hi"}`, ""},
+		{"show unknown model", "POST", "/api/show", `{"model":"nope"}`, ""},
+		{"chat malformed JSON", "POST", "/api/chat", `{"model":"tiny-a","messages":[`, ""},
+		{"chat malformed literal", "POST", "/api/chat", `{"model":nol}`, ""},
+		{"generate malformed JSON", "POST", "/api/generate", `{"model":`, ""},
+		{"embed malformed JSON", "POST", "/api/embed", `{"model":`, ""},
+		{"chat empty body", "POST", "/api/chat", ``, ""},
+		{"chat wrong field type", "POST", "/api/chat", `{"model":"tiny-a","messages":"hi"}`, ""},
+		{"chat wrong option type", "POST", "/api/chat", `{"model":"tiny-a","stream":false,"options":{"num_predict":"x"},` + hi + `}`, ""},
+		{"chat missing model", "POST", "/api/chat", `{` + hi + `}`, ""},
+		{"generate missing model", "POST", "/api/generate", `{"prompt":"hi"}`, ""},
+		{"show missing model", "POST", "/api/show", `{}`, ""},
+		{"chat on embedding-only model", "POST", "/api/chat", `{"model":"tiny-embed","stream":false,` + hi + `}`, ""},
+		{"chat on embedding-only model streamed", "POST", "/api/chat", `{"model":"tiny-embed",` + hi + `}`, ""},
+		{"generate on embedding-only model", "POST", "/api/generate", `{"model":"tiny-embed","prompt":"hi"}`, ""},
+		{"generate empty body", "POST", "/api/generate", ``, ""},
+		{"embed empty body", "POST", "/api/embed", ``, ""},
+		{"chat think unsupported", "POST", "/api/chat", `{"model":"tiny-a","think":true,"stream":false,` + hi + `}`, ""},
+		{"chat tools unsupported", "POST", "/api/chat", `{"model":"tiny-a","stream":false,"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object","properties":{}}}}],` + hi + `}`, ""},
+		{"chat invalid model name", "POST", "/api/chat", `{"model":"bad name!!",` + hi + `}`,
+			"an invalid model name gets 404 \"model '...' not found\" from foreman (api/submission.go modelKnown), 400 \"model is required\" from Ollama"},
+		{"unknown path", "GET", "/api/nope", ``, ""},
+		{"wrong method", "GET", "/api/chat", ``, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -44,20 +54,28 @@ func TestErrorFidelity(t *testing.T) {
 			if b.Status < 400 {
 				t.Fatalf("ollama answered %d %s: not an error case", b.Status, b.Body)
 			}
+			var diffs []string
 			if a.Status != b.Status {
-				t.Errorf("status: foreman %d, ollama %d (%s)", a.Status, b.Status, b.Body)
+				diffs = append(diffs, fmt.Sprintf("status: foreman %d, ollama %d", a.Status, b.Status))
 			}
 			if a.ContentType != b.ContentType {
-				t.Errorf("content type: foreman %q, ollama %q", a.ContentType, b.ContentType)
+				diffs = append(diffs, fmt.Sprintf("content type: foreman %q, ollama %q", a.ContentType, b.ContentType))
 			}
 			if b.ContentType == "text/plain" {
 				if string(a.Body) != string(b.Body) {
-					t.Errorf("body: foreman %q, ollama %q", a.Body, b.Body)
+					diffs = append(diffs, fmt.Sprintf("body: foreman %q, ollama %q", a.Body, b.Body))
 				}
-				return
+			} else if err := sameJSON(a.Body, b.Body); err != nil {
+				diffs = append(diffs, err.Error())
 			}
-			if err := sameJSON(a.Body, b.Body); err != nil {
-				t.Error(err)
+			switch {
+			case len(diffs) == 0 && c.known != "":
+				t.Errorf("fixed? %s: now the same as Ollama; drop the known note", c.known)
+			case len(diffs) == 0:
+			case c.known != "":
+				knownBug(t, "%s: %s", c.known, strings.Join(diffs, "; "))
+			default:
+				t.Error(strings.Join(diffs, "\n"))
 			}
 		})
 	}

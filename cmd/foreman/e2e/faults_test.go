@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -299,15 +298,4 @@ func clip(s string) string {
 		return s[:60] + "..."
 	}
 	return s
-}
-
-// knownBug reports a foreman bug found by this suite whose fix lies
-// outside it: logged loudly, and a failure with E2E_KNOWN_BUGS=1.
-func knownBug(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("E2E_KNOWN_BUGS") != "" {
-		t.Errorf("KNOWN BUG: "+format, args...)
-		return
-	}
-	t.Logf("!!! KNOWN BUG (set E2E_KNOWN_BUGS=1 to fail on it): "+format, args...)
 }
