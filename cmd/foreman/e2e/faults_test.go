@@ -299,3 +299,39 @@ func clip(s string) string {
 	}
 	return s
 }
+
+// A synchronous caller that hangs up mid-stream cancels its job, and
+// foreman aborts the request to Ollama: the runner is free again at once,
+// not after the whole answer.
+func TestFaultCallerHangsUp(t *testing.T) {
+	o := ownOllama(t, 0)
+	f := ownForeman(t, o.URL())
+	directAnswer(t, o, "/api/generate", longStory) // load tiny-big
+	generates := func() int { return strings.Count(o.log(), `POST     "/api/generate"`) }
+	before := generates()
+	ctx, cancel := context.WithCancel(testCtx(t, 2*time.Minute))
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, f.URL()+"/api/generate",
+		strings.NewReader(`{"model":"tiny-big","prompt":"write a long essay","options":{"seed":11,"num_predict":3000}}`))
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bufio.NewReader(resp.Body).ReadBytes('\n'); err != nil {
+		t.Fatalf("first chunk: %v", err)
+	}
+	cancel() // hang up on the first chunk
+	resp.Body.Close()
+	hungUp := time.Now()
+
+	id := newestJob(t, f, "tiny-big")
+	j := waitJob(t, f, id, 30*time.Second)
+	if j.State != "cancelled" {
+		t.Errorf("job after the caller hung up: %+v, want cancelled", j)
+	}
+	// Ollama logs a request when it ends; 3000 tokens of tiny-big take
+	// 40 s or more on 2 cores.
+	waitFor(t, 10*time.Second, "ollama to end the abandoned request", func() bool { return generates() > before })
+	t.Logf("job %s %s after the hang-up; ollama ended the request %s after it",
+		j.State, j.FinishedAt.Sub(hungUp).Round(time.Millisecond), time.Since(hungUp).Round(time.Millisecond))
+}

@@ -211,6 +211,11 @@ func (o *ollamaProc) RunnerStarts() int {
 	return n
 }
 
+func (o *ollamaProc) log() string {
+	b, _ := os.ReadFile(o.logPath)
+	return string(b)
+}
+
 func (o *ollamaProc) logTail() string {
 	b, _ := os.ReadFile(o.logPath)
 	if len(b) > 4000 {
