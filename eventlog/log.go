@@ -58,11 +58,9 @@ func Open(cfg Config) (*Log, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s (%v)", ErrLocked, cfg.Dir, err)
 	}
-	db, err := pebble.Open(cfg.Dir, &pebble.Options{
-		FS:       cfg.FS,
-		ReadOnly: cfg.ReadOnly,
-		Logger:   pebbleLogger{cfg.Logger},
-	})
+	opts := pebbleOptions(cfg)
+	db, err := pebble.Open(cfg.Dir, opts)
+	opts.Cache.Unref() // the DB holds its own reference
 	if err != nil {
 		lock.Close()
 		return nil, fmt.Errorf("open pebble: %w", err)

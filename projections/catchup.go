@@ -103,6 +103,9 @@ func (p *Projections) current(b *burst, id ulid.ULID) (*Job, error) {
 	if ok {
 		return j, nil
 	}
+	if j, ok := p.recent.get(id); ok {
+		return j, nil
+	}
 	j, err := p.stored(id)
 	if err == ErrNotFound {
 		return nil, nil
@@ -156,6 +159,9 @@ func (p *Projections) flush(b *burst) error {
 	}
 	p.ck = ck
 	p.mu.Unlock()
+	for id, j := range b.jobs {
+		p.recent.put(id, j)
+	}
 	b.reset()
 	ch := make(chan struct{})
 	close(*p.changed.Swap(&ch))

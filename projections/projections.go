@@ -44,6 +44,7 @@ type Projections struct {
 	ck      checkpoint
 	active  map[ulid.ULID]*Job // non-terminal jobs
 	changed atomic.Pointer[chan struct{}]
+	recent  recentViews // finished views lately flushed; the applier's own
 
 	// Rebuilt says why Open rebuilt from the low watermark ("" if it did not).
 	Rebuilt string
@@ -111,6 +112,7 @@ func (p *Projections) reset(why string) error {
 	p.Rebuilt = why
 	p.ck = checkpoint{Version: Version, Offset: p.src.LowWatermark() - 1, Counts: make([]int, len(States))}
 	clear(p.active)
+	p.recent = recentViews{}
 	return nil
 }
 

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/foreman-dev/foreman/eventlog"
 	"github.com/foreman-dev/foreman/projections"
@@ -25,14 +24,21 @@ type Rebuild struct {
 func (r Rebuild) Rate() float64 { return float64(r.Events) / r.Took.Seconds() }
 
 // MeasureRebuild opens the log in dir read-only and rebuilds the
-// projections from it into an empty in-memory store.
+// projections from it into an empty store on disk beside it, as a daemon
+// rebuilding its projections writes to disk (an in-memory FS would charge
+// its own slice growth to the rebuild).
 func MeasureRebuild(ctx context.Context, dir string) (Rebuild, error) {
 	src, err := eventlog.Open(eventlog.Config{Dir: dir, ReadOnly: true})
 	if err != nil {
 		return Rebuild{}, fmt.Errorf("rebuild: %w", err)
 	}
 	defer src.Close()
-	scratch, err := eventlog.Open(eventlog.Config{Dir: "scratch", FS: vfs.NewMem()})
+	scratchDir, err := os.MkdirTemp(filepath.Dir(dir), "rebuild-scratch-")
+	if err != nil {
+		return Rebuild{}, fmt.Errorf("rebuild: scratch store: %w", err)
+	}
+	defer os.RemoveAll(scratchDir)
+	scratch, err := eventlog.Open(eventlog.Config{Dir: scratchDir})
 	if err != nil {
 		return Rebuild{}, fmt.Errorf("rebuild: scratch store: %w", err)
 	}
