@@ -8,7 +8,6 @@ import (
 	"slices"
 	"time"
 
-
 	"github.com/foreman-dev/foreman/eventlog"
 	"github.com/foreman-dev/foreman/projections"
 	"github.com/foreman-dev/foreman/projections/projtest"
