@@ -30,6 +30,7 @@ func (p *Projections) CatchUp(ctx context.Context, to uint64) error {
 	b := &burst{counts: slices.Clone(p.ck.Counts), offset: p.ck.Offset}
 	p.mu.RUnlock()
 	b.reset()
+	defer func() { p.fresh = nil }()
 	err := p.src.Scan(ctx, from, to, func(e eventlog.Event) error {
 		if err := p.applyOne(b, e); err != nil {
 			return err
@@ -106,6 +107,11 @@ func (p *Projections) current(b *burst, id ulid.ULID) (*Job, error) {
 	if j, ok := p.recent.get(id); ok {
 		return j, nil
 	}
+	if p.fresh != nil {
+		if _, ok := p.fresh[id]; !ok {
+			return nil, nil
+		}
+	}
 	j, err := p.stored(id)
 	if err == ErrNotFound {
 		return nil, nil
@@ -127,6 +133,13 @@ func (p *Projections) flush(b *burst) error {
 	for id, j := range b.jobs {
 		if err := stageJob(batch, id, j); err != nil {
 			return err
+		}
+		if p.fresh != nil {
+			if j != nil {
+				p.fresh[id] = struct{}{}
+			} else {
+				delete(p.fresh, id)
+			}
 		}
 	}
 	for k, id := range b.idemSet {

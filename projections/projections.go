@@ -45,6 +45,12 @@ type Projections struct {
 	active  map[ulid.ULID]*Job // non-terminal jobs
 	changed atomic.Pointer[chan struct{}]
 	recent  recentViews // finished views lately flushed; the applier's own
+	// fresh is set while a rebuild fills a store that reset emptied: the
+	// only views stored are those this Projections flushed since, so a job
+	// not in fresh has no stored view and its lookup (a miss that costs a
+	// Pebble read down to the last level) is skipped. The applier's own;
+	// dropped when the rebuilding CatchUp ends, to bound memory.
+	fresh map[ulid.ULID]struct{}
 
 	// Rebuilt says why Open rebuilt from the low watermark ("" if it did not).
 	Rebuilt string
@@ -113,6 +119,7 @@ func (p *Projections) reset(why string) error {
 	p.ck = checkpoint{Version: Version, Offset: p.src.LowWatermark() - 1, Counts: make([]int, len(States))}
 	clear(p.active)
 	p.recent = recentViews{}
+	p.fresh = map[ulid.ULID]struct{}{}
 	return nil
 }
 
