@@ -83,8 +83,11 @@ func DecodeValue(off uint64, v []byte) (Event, error) {
 	if want, got := binary.BigEndian.Uint32(v[1:5]), crc32.Checksum(body, crcTable); want != got {
 		return bad("checksum mismatch (stored %08x, computed %08x)", want, got)
 	}
-	var env envelope
-	if err := msgpack.Unmarshal(body, &env); err != nil {
+	env, ok := decodeEnvelopeFast(body)
+	if ok {
+		// body belongs to the caller (an iterator's buffer): copy.
+		env.Payload = append(msgpack.RawMessage(nil), env.Payload...)
+	} else if err := msgpack.Unmarshal(body, &env); err != nil {
 		return bad("envelope: %v", err)
 	}
 	if env.Offset != off {

@@ -1,0 +1,89 @@
+package eventlog
+
+import (
+	"bytes"
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// slowEnvelope is the reference: what msgpack.Unmarshal makes of body.
+func slowEnvelope(body []byte) (envelope, error) {
+	var env envelope
+	err := msgpack.Unmarshal(body, &env)
+	return env, err
+}
+
+func checkFastEnvelope(t *testing.T, body []byte) {
+	t.Helper()
+	fast, ok := decodeEnvelopeFast(body)
+	if !ok {
+		return // the slow path decides
+	}
+	slow, err := slowEnvelope(body)
+	if err != nil {
+		t.Fatalf("fast path accepted %x, msgpack refuses it: %v", body, err)
+	}
+	if len(fast.Payload) == 0 && len(slow.Payload) == 0 {
+		fast.Payload, slow.Payload = nil, nil
+	}
+	if len(fast.Job) == 0 && len(slow.Job) == 0 {
+		fast.Job, slow.Job = nil, nil
+	}
+	if !reflect.DeepEqual(fast, slow) {
+		t.Fatalf("%x: fast %+v, msgpack %+v", body, fast, slow)
+	}
+}
+
+// TestFastEnvelopeAgrees checks the hand-written envelope decoder against
+// msgpack.Unmarshal on encoded events and on mutations of them.
+func TestFastEnvelopeAgrees(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	payloads := []any{
+		&Submitted{Model: "m", Kind: KindChat, Request: bytes.Repeat([]byte("x"), 300), RequestSHA256: make([]byte, 32), Priority: -3, MaxAttempts: 3},
+		&Started{Attempt: 2},
+		&AttemptFailure{Error: "boom", Status: 500, RetryAt: math.MaxInt64},
+		&Artifact{Name: "result.json", Size: 1 << 40, SHA256: make([]byte, 32)},
+		map[string]any{"a": []any{1.5, float32(2), nil, true, false, "s", []byte{1}, map[string]any{"x": int64(-1 << 40)}}, "b": msgpack.RawMessage{0xd4, 1, 2}},
+		&struct{}{},
+	}
+	for i := range 2000 {
+		p, err := msgpack.Marshal(payloads[i%len(payloads)])
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := Event{Offset: rng.Uint64() >> rng.IntN(64), Type: Types[rng.IntN(len(Types))], Version: uint8(rng.IntN(256)), Payload: p}
+		e.Time = e.Time.Add(0)
+		v, err := encodeEvent(&e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := v[5:]
+		if _, ok := decodeEnvelopeFast(body); !ok {
+			t.Fatalf("fast path refused a value encodeEvent wrote: %x", body)
+		}
+		checkFastEnvelope(t, body)
+		for range 20 {
+			m := bytes.Clone(body)
+			switch rng.IntN(3) {
+			case 0:
+				m[rng.IntN(len(m))] = byte(rng.Uint32())
+			case 1:
+				m = m[:rng.IntN(len(m))]
+			case 2:
+				m = append(m, byte(rng.Uint32()))
+			}
+			checkFastEnvelope(t, m)
+		}
+	}
+}
+
+func FuzzFastEnvelope(f *testing.F) {
+	e := Event{Offset: 7, Type: JobStarted, Payload: msgpack.RawMessage{0x80}}
+	v, _ := encodeEvent(&e)
+	f.Add(v[5:])
+	f.Fuzz(func(t *testing.T, body []byte) { checkFastEnvelope(t, body) })
+}
