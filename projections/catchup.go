@@ -130,8 +130,10 @@ func (p *Projections) flush(b *burst) error {
 	}
 	ck := checkpoint{Version: Version, Offset: b.offset, Counts: slices.Clone(b.counts)}
 	batch := p.st.NewStateBatch()
+	var buf []byte
 	for id, j := range b.jobs {
-		if err := stageJob(batch, id, j); err != nil {
+		var err error
+		if buf, err = stageJob(batch, id, j, buf[:0]); err != nil {
 			return err
 		}
 		if p.fresh != nil {
@@ -181,22 +183,19 @@ func (p *Projections) flush(b *burst) error {
 	return nil
 }
 
-func stageJob(batch *eventlog.StateBatch, id ulid.ULID, j *Job) error {
+func stageJob(batch *eventlog.StateBatch, id ulid.ULID, j *Job, buf []byte) ([]byte, error) {
 	if j == nil {
 		if err := batch.Delete(jobKey(id)); err != nil {
-			return err
+			return buf, err
 		}
-		return batch.Delete(activeKey(id))
+		return buf, batch.Delete(activeKey(id))
 	}
-	v, err := msgpack.Marshal(j)
-	if err != nil {
-		return fmt.Errorf("encode view of %s: %w", id, err)
-	}
-	if err := batch.Set(jobKey(id), v); err != nil {
-		return err
+	buf = encodeJob(buf, j) // the batch copies it
+	if err := batch.Set(jobKey(id), buf); err != nil {
+		return buf, err
 	}
 	if j.State.Terminal() {
-		return batch.Delete(activeKey(id))
+		return buf, batch.Delete(activeKey(id))
 	}
-	return batch.Set(activeKey(id), nil)
+	return buf, batch.Set(activeKey(id), nil)
 }
