@@ -24,6 +24,9 @@ type Event struct {
 // structs in payloads.go). Unknown fields are ignored so that events written
 // by a newer foreman still decode.
 func (e Event) Decode(v any) error {
+	if decodePayloadFast(e.Payload, v) {
+		return nil
+	}
 	if err := msgpack.Unmarshal(e.Payload, v); err != nil {
 		return &CorruptError{Offset: e.Offset, Reason: fmt.Sprintf("payload of %s: %v", e.Type, err)}
 	}

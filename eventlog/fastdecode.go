@@ -290,3 +290,197 @@ func decodeEnvelopeFast(body []byte) (env envelope, ok bool) {
 	}
 	return env, true
 }
+
+// decodePayloadFast decodes the payloads projections read on every event
+// as msgpack.Unmarshal would; !ok leaves v as it was.
+func decodePayloadFast(b []byte, v any) bool {
+	switch p := v.(type) {
+	case *Submitted:
+		q := *p
+		ok := decodeFields(b, func(k []byte, r *mpReader) bool {
+			switch string(k) {
+			case "model":
+				return r.setStr(&q.Model)
+			case "kind":
+				var s string
+				ok := r.setStr(&s)
+				q.Kind = Kind(s)
+				return ok
+			case "request":
+				return r.setBin(&q.Request)
+			case "request_blob":
+				return r.setStr(&q.RequestBlob)
+			case "request_size":
+				return r.setInt(&q.RequestSize)
+			case "request_sha256":
+				return r.setBin(&q.RequestSHA256)
+			case "webhook_url":
+				return r.setStr(&q.WebhookURL)
+			case "idempotency_key":
+				return r.setStr(&q.IdempotencyKey)
+			case "body_sha256":
+				return r.setBin(&q.BodySHA256)
+			case "priority":
+				return r.setInt(&q.Priority)
+			case "sync":
+				return r.setBool(&q.Sync)
+			case "submitter":
+				return r.setStr(&q.Submitter)
+			case "max_attempts":
+				return r.setInt(&q.MaxAttempts)
+			}
+			return r.skip(0)
+		})
+		if ok {
+			*p = q
+		}
+		return ok
+	case *Started:
+		q := *p
+		ok := decodeFields(b, func(k []byte, r *mpReader) bool {
+			if string(k) == "attempt" {
+				return r.setInt(&q.Attempt)
+			}
+			return r.skip(0)
+		})
+		if ok {
+			*p = q
+		}
+		return ok
+	case *Succeeded:
+		q := *p
+		ok := decodeFields(b, func(k []byte, r *mpReader) bool {
+			switch string(k) {
+			case "attempt":
+				return r.setInt(&q.Attempt)
+			case "result":
+				return r.setStr(&q.Result)
+			}
+			return r.skip(0)
+		})
+		if ok {
+			*p = q
+		}
+		return ok
+	case *AttemptFailure:
+		q := *p
+		ok := decodeFields(b, func(k []byte, r *mpReader) bool {
+			switch string(k) {
+			case "attempt":
+				return r.setInt(&q.Attempt)
+			case "retryable":
+				return r.setBool(&q.Retryable)
+			case "error":
+				return r.setStr(&q.Error)
+			case "status":
+				return r.setInt(&q.Status)
+			case "retry_at":
+				return r.setInt64(&q.RetryAt)
+			}
+			return r.skip(0)
+		})
+		if ok {
+			*p = q
+		}
+		return ok
+	case *Failure:
+		q := *p
+		ok := decodeFields(b, func(k []byte, r *mpReader) bool {
+			switch string(k) {
+			case "attempt":
+				return r.setInt(&q.Attempt)
+			case "error":
+				return r.setStr(&q.Error)
+			case "status":
+				return r.setInt(&q.Status)
+			}
+			return r.skip(0)
+		})
+		if ok {
+			*p = q
+		}
+		return ok
+	case *Artifact:
+		q := *p
+		ok := decodeFields(b, func(k []byte, r *mpReader) bool {
+			switch string(k) {
+			case "name":
+				return r.setStr(&q.Name)
+			case "content_type":
+				return r.setStr(&q.ContentType)
+			case "size":
+				return r.setInt64(&q.Size)
+			case "sha256":
+				return r.setBin(&q.SHA256)
+			case "blob":
+				return r.setStr(&q.Blob)
+			}
+			return r.skip(0)
+		})
+		if ok {
+			*p = q
+		}
+		return ok
+	}
+	return false
+}
+
+// decodeFields walks a map with string keys; field reads one value (not
+// nil: a nil value is left to msgpack).
+func decodeFields(b []byte, field func(k []byte, r *mpReader) bool) bool {
+	r := mpReader{b: b}
+	n, ok := r.mapLen()
+	if !ok {
+		return false
+	}
+	for range n {
+		k, ok := r.str()
+		if !ok || r.i >= len(r.b) || r.b[r.i] == 0xc0 || !field(k, &r) {
+			return false
+		}
+	}
+	return r.i == len(b)
+}
+
+func (r *mpReader) setStr(dst *string) bool {
+	s, ok := r.str()
+	if ok {
+		*dst = string(s)
+	}
+	return ok
+}
+
+func (r *mpReader) setBin(dst *[]byte) bool {
+	s, ok := r.bin()
+	if ok {
+		*dst = append([]byte(nil), s...)
+	}
+	return ok
+}
+
+func (r *mpReader) setBool(dst *bool) bool {
+	c, ok := r.byte()
+	if !ok || (c != 0xc2 && c != 0xc3) {
+		return false
+	}
+	*dst = c == 0xc3
+	return true
+}
+
+func (r *mpReader) setInt64(dst *int64) bool {
+	v, neg, ok := r.int()
+	if !ok || (!neg && v > math.MaxInt64) {
+		return false
+	}
+	*dst = int64(v)
+	return true
+}
+
+func (r *mpReader) setInt(dst *int) bool {
+	var v int64
+	if !r.setInt64(&v) || int64(int(v)) != v {
+		return false
+	}
+	*dst = int(v)
+	return true
+}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -86,4 +87,75 @@ func FuzzFastEnvelope(f *testing.F) {
 	v, _ := encodeEvent(&e)
 	f.Add(v[5:])
 	f.Fuzz(func(t *testing.T, body []byte) { checkFastEnvelope(t, body) })
+}
+
+var fastPayloadTypes = []func() any{
+	func() any { return new(Submitted) }, func() any { return new(Started) }, func() any { return new(Succeeded) },
+	func() any { return new(AttemptFailure) }, func() any { return new(Failure) }, func() any { return new(Artifact) },
+}
+
+func checkFastPayload(t *testing.T, b []byte) {
+	t.Helper()
+	for _, mk := range fastPayloadTypes {
+		fast, slow := mk(), mk()
+		if !decodePayloadFast(b, fast) {
+			if !reflect.DeepEqual(fast, mk()) {
+				t.Fatalf("%T: refused %x but changed the value", fast, b)
+			}
+			continue
+		}
+		if err := msgpack.Unmarshal(b, slow); err != nil {
+			t.Fatalf("%T: fast path accepted %x, msgpack refuses it: %v", fast, b, err)
+		}
+		if !reflect.DeepEqual(fast, slow) {
+			t.Fatalf("%T %x: fast %+v, msgpack %+v", fast, b, fast, slow)
+		}
+	}
+}
+
+// TestFastPayloadAgrees checks the hand-written payload decoders against
+// msgpack.Unmarshal.
+func TestFastPayloadAgrees(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	payloads := []any{
+		&Submitted{Model: "m", Kind: KindChat, Request: bytes.Repeat([]byte("x"), 300), RequestSize: 300, RequestSHA256: make([]byte, 32),
+			WebhookURL: "https://x", IdempotencyKey: "k", BodySHA256: []byte{}, Priority: -3, Sync: true, Submitter: "s", MaxAttempts: 3, RequestBlob: "b"},
+		&Submitted{Model: strings.Repeat("m", 70000)},
+		&Started{Attempt: 2},
+		&AttemptFailure{Attempt: 1, Retryable: true, Error: "boom", Status: 500, RetryAt: math.MaxInt64},
+		&Succeeded{Attempt: 1 << 20, Result: "r"},
+		&Failure{Attempt: -40, Error: strings.Repeat("e", 300), Status: 503},
+		&Artifact{Name: "result.json", ContentType: "a/b", Size: 1 << 40, SHA256: make([]byte, 32), Blob: "x"},
+		&Artifact{Size: math.MinInt64},
+		map[string]any{"attempt": uint64(math.MaxUint64), "model": []byte("bin"), "x": []any{1.5, nil, map[string]any{"y": 1}}},
+		map[string]any{"attempt": 1.0, "sync": nil, "error": 3},
+		&struct{}{},
+	}
+	for i := range 3000 {
+		b, err := msgpack.Marshal(payloads[i%len(payloads)])
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkFastPayload(t, b)
+		for range 10 {
+			m := bytes.Clone(b)
+			switch rng.IntN(3) {
+			case 0:
+				m[rng.IntN(len(m))] = byte(rng.Uint32())
+			case 1:
+				m = m[:rng.IntN(len(m))]
+			case 2:
+				m = append(m, byte(rng.Uint32()))
+			}
+			checkFastPayload(t, m)
+		}
+	}
+}
+
+func FuzzFastPayload(f *testing.F) {
+	b, _ := msgpack.Marshal(&Submitted{Model: "m", Request: []byte("r"), Priority: 1})
+	f.Add(b)
+	b, _ = msgpack.Marshal(&Artifact{Name: "n", Size: 3, SHA256: []byte{1}})
+	f.Add(b)
+	f.Fuzz(func(t *testing.T, b []byte) { checkFastPayload(t, b) })
 }
