@@ -49,6 +49,15 @@ func TestAsyncJobWebhook(t *testing.T) {
 				ev := events(recv.For(id))
 				return slices.Contains(ev, "submitted") && slices.Contains(ev, "started") && slices.Contains(ev, "succeeded")
 			})
+			// Deliveries may arrive out of order (ADR-0005); their offsets
+			// give the order of the history.
+			off := map[string]uint64{}
+			for _, d := range recv.For(id) {
+				off[d.Payload.Event] = d.Payload.Offset
+			}
+			if !(off["submitted"] < off["started"] && off["started"] < off["succeeded"]) {
+				t.Errorf("offsets do not follow the history: %v", off)
+			}
 			for _, d := range recv.For(id) {
 				if err := verifySignatures(d, []byte(webhookKey)); err != nil {
 					t.Errorf("%s delivery: %v", d.Payload.Event, err)

@@ -132,7 +132,10 @@ func TestRealSwaps(t *testing.T) {
 	if direct.LogLoads < len(batch)-1 {
 		t.Errorf("direct: only %d loads for %d alternating requests: is OLLAMA_MAX_LOADED_MODELS=1 in effect?", direct.LogLoads, len(batch))
 	}
-	if via.LogLoads >= direct.LogLoads || via.LogLoads > 4 {
+	// Drain-by-model needs 3 loads when the whole batch is queued before
+	// the first job ends; on a loaded machine the first jobs may run
+	// while the rest is still being submitted, so allow some slack.
+	if via.LogLoads >= direct.LogLoads || via.LogLoads > len(batch)/2 {
 		t.Errorf("foreman loaded %d times, direct %d: drain-by-model should need about 3", via.LogLoads, direct.LogLoads)
 	}
 }
