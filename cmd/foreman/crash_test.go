@@ -93,7 +93,12 @@ func TestCrashHarness(t *testing.T) {
 			go load.sync(c, cycle, 3)
 		}
 		// The kill is the fault under test: a timer is the point here.
+		// One cycle in four dies early, during recovery and the first
+		// submissions; the others anywhere in the run.
 		delay := 20*time.Millisecond + time.Duration(rng.Int64N(int64(1200*time.Millisecond)))
+		if rng.IntN(4) == 0 {
+			delay = time.Duration(rng.Int64N(int64(30 * time.Millisecond)))
+		}
 		<-time.After(delay)
 		load.killed.Store(true)
 		d.kill()
@@ -174,6 +179,13 @@ func TestCrashHarness(t *testing.T) {
 	}
 	allMissing, _ := hooks.missing(wantAllHooks)
 	hooks.mu.Lock()
+	for id, offs := range wantHooks {
+		for _, off := range offs {
+			if d, ok := hooks.got[id][off]; ok && (!terminal(d.State) || d.Event == "" || d.JobID != id) {
+				t.Errorf("terminal event %s@%d delivered as %+v", id, off, d)
+			}
+		}
+	}
 	for _, b := range hooks.badSig {
 		t.Errorf("webhook delivery refused: %s", b)
 	}
