@@ -136,6 +136,8 @@ func TestSubmitRefusals(t *testing.T) {
 		{"not an object", `[1]`, 400, "invalid JSON"},
 		{"missing model", `{"messages":[]}`, 400, "model is required"},
 		{"generate without model", `{"kind":"generate","prompt":"x"}`, 404, "model '' not found"},
+		{"invalid model name", `{"model":"bad name!!","messages":[]}`, 400, "model is required"},
+		{"generate invalid model name", `{"kind":"generate","model":"bad name!!"}`, 404, "model 'bad name!!' not found"},
 		{"unknown model", `{"model":"nope"}`, 404, "model 'nope' not found"},
 		{"bad kind", `{"model":"tiny-a","kind":"embed"}`, 400, `"kind"`},
 		{"bad priority", `{"model":"tiny-a","priority":"high"}`, 400, `"priority"`},

@@ -9,6 +9,7 @@ import (
 
 	"github.com/oklog/ulid/v2"
 	ollama "github.com/ollama/ollama/api"
+	ollamamodel "github.com/ollama/ollama/types/model"
 
 	"github.com/foreman-dev/foreman/eventlog"
 )
@@ -36,8 +37,8 @@ func parseOllama(kind eventlog.Kind, body []byte) (string, error) {
 			return "", &requestError{http.StatusBadRequest, err.Error()}
 		}
 		model = req.Model
-		if model == "" { // Ollama answers generate without a model with 404
-			return "", &requestError{http.StatusNotFound, "model '' not found"}
+		if !ollamamodel.ParseName(model).IsValid() { // Ollama answers generate without a (valid) model with 404
+			return "", &requestError{http.StatusNotFound, fmt.Sprintf("model '%s' not found", model)}
 		}
 	} else {
 		var req ollama.ChatRequest
@@ -45,7 +46,7 @@ func parseOllama(kind eventlog.Kind, body []byte) (string, error) {
 			return "", &requestError{http.StatusBadRequest, err.Error()}
 		}
 		model = req.Model
-		if model == "" {
+		if !ollamamodel.ParseName(model).IsValid() { // "" and "bad name!!" alike, as Ollama
 			return "", &requestError{http.StatusBadRequest, "model is required"}
 		}
 	}

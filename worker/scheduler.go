@@ -7,6 +7,7 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/foreman-dev/foreman/projections"
+	"github.com/foreman-dev/foreman/worker/target"
 )
 
 // Policy is the drain-by-model scheduling policy (docs/adr: drain-by-model
@@ -149,11 +150,4 @@ func isLoaded(model string, loaded []string) bool {
 	return false
 }
 
-func normalize(model string) string {
-	for i := len(model) - 1; i >= 0 && model[i] != '/'; i-- {
-		if model[i] == ':' {
-			return model
-		}
-	}
-	return model + ":latest"
-}
+func normalize(model string) string { return target.Normalize(model) }

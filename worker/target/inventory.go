@@ -5,10 +5,12 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	ollama "github.com/ollama/ollama/api"
+	"github.com/ollama/ollama/types/model"
 )
 
 // DefaultPollInterval is FOREMAN_POLL_INTERVAL's default.
@@ -159,12 +161,12 @@ func (inv *Inventory) HasOrRefresh(ctx context.Context, model string) (bool, err
 	return inv.Has(model), nil
 }
 
-// Normalize spells a model name as Ollama lists it: "x" is "x:latest".
-func Normalize(model string) string {
-	for i := len(model) - 1; i >= 0 && model[i] != '/'; i-- {
-		if model[i] == ':' {
-			return model
-		}
+// Normalize spells a model name the way Ollama matches it: "x" is
+// "x:latest", the default registry and "library/" namespace are implied,
+// and case does not matter (types/model.ParseName, Name.EqualFold).
+func Normalize(name string) string {
+	if n := model.ParseName(name); n.IsValid() {
+		return strings.ToLower(n.DisplayShortest())
 	}
-	return model + ":latest"
+	return strings.ToLower(name)
 }

@@ -179,3 +179,14 @@ func TestInventoryRunPollsUntilCancelled(t *testing.T) {
 		t.Fatal("Run did not fill the inventory")
 	}
 }
+
+func TestNormalizeMatchesOllamaNames(t *testing.T) {
+	for _, name := range []string{"tiny-a", "tiny-a:latest", "TINY-A", "library/tiny-a", "registry.ollama.ai/library/tiny-a:latest"} {
+		if got := target.Normalize(name); got != "tiny-a:latest" {
+			t.Errorf("Normalize(%q) = %q", name, got)
+		}
+	}
+	if target.Normalize("me/tiny-a:q4") != "me/tiny-a:q4" || target.Normalize("tiny-a:q4") == target.Normalize("tiny-a") {
+		t.Error("namespace or tag lost")
+	}
+}

@@ -69,12 +69,14 @@ func (m Model) withDefaults() Model {
 	return m
 }
 
-// normalize spells a model name as Ollama lists it: "x" is "x:latest".
+// normalize spells a model name as Ollama lists and matches it: "x" is
+// "x:latest", the default registry and "library/" namespace are implied,
+// and case does not matter.
 func normalize(name string) string {
-	if i := strings.LastIndexAny(name, ":/"); i >= 0 && name[i] == ':' {
-		return name
+	if n := model.ParseName(name); n.IsValid() {
+		return strings.ToLower(n.DisplayShortest())
 	}
-	return name + ":latest"
+	return strings.ToLower(name)
 }
 
 // validName is Ollama's own name check ("bad name!!" and "" are invalid).
