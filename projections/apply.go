@@ -12,14 +12,82 @@ import (
 // start on a done job) is ignored rather than failing the whole replay,
 // because nothing may leave done and a rebuild must always finish.
 func apply(j *Job, e eventlog.Event) (*Job, error) {
+	var pl payload
+	pl.decode(e)
+	return applyDecoded(j, e, &pl)
+}
+
+// payload holds an event's payload decoded ahead of apply (a full rebuild
+// decodes on the scanning goroutine); only the field of the event's type
+// is set. A decoding error is kept and returned where apply needs the
+// payload, so that an event apply ignores stays harmless.
+type payload struct {
+	err           error
+	submitted     eventlog.Submitted
+	started       eventlog.Started
+	attemptFailed eventlog.AttemptFailure
+	succeeded     eventlog.Succeeded
+	failed        eventlog.Failure
+	cancelled     eventlog.Cancellation
+	artifact      eventlog.Artifact
+	interrupted   eventlog.Interruption
+}
+
+// decode fills in the field for e's type (zeroing it first: payloads are
+// reused).
+func (pl *payload) decode(e eventlog.Event) {
+	pl.err = nil
+	switch e.Type {
+	case eventlog.JobSubmitted:
+		pl.submitted = eventlog.Submitted{}
+		pl.err = e.Decode(&pl.submitted)
+	case eventlog.JobStarted:
+		pl.started = eventlog.Started{}
+		pl.err = e.Decode(&pl.started)
+	case eventlog.AttemptFailed:
+		pl.attemptFailed = eventlog.AttemptFailure{}
+		pl.err = e.Decode(&pl.attemptFailed)
+	case eventlog.JobSucceeded:
+		pl.succeeded = eventlog.Succeeded{}
+		pl.err = e.Decode(&pl.succeeded)
+	case eventlog.JobFailed:
+		pl.failed = eventlog.Failure{}
+		pl.err = e.Decode(&pl.failed)
+	case eventlog.JobCancelled:
+		pl.cancelled = eventlog.Cancellation{}
+		pl.err = e.Decode(&pl.cancelled)
+	case eventlog.ArtifactStored:
+		pl.artifact = eventlog.Artifact{}
+		pl.err = e.Decode(&pl.artifact)
+	case eventlog.JobInterrupted:
+		pl.interrupted = eventlog.Interruption{}
+		pl.err = e.Decode(&pl.interrupted)
+	}
+}
+
+// affectsViews reports whether apply may change a view on an event of
+// type t; for any other type (webhook records, types added later) apply
+// returns the view as it is, so the applier need not even look it up.
+func affectsViews(t eventlog.Type) bool {
+	switch t {
+	case eventlog.JobSubmitted, eventlog.JobStarted, eventlog.AttemptFailed, eventlog.JobSucceeded,
+		eventlog.JobFailed, eventlog.CancelRequested, eventlog.JobCancelled, eventlog.ArtifactStored,
+		eventlog.JobInterrupted, eventlog.JobRequeued, eventlog.JobExpired:
+		return true
+	}
+	return false
+}
+
+// applyDecoded is apply with the payload decoded into pl.
+func applyDecoded(j *Job, e eventlog.Event, pl *payload) (*Job, error) {
 	if e.Type == eventlog.JobSubmitted {
 		if j != nil {
 			return j, nil // a job id is submitted once
 		}
-		var p eventlog.Submitted
-		if err := e.Decode(&p); err != nil {
-			return nil, err
+		if pl.err != nil {
+			return nil, pl.err
 		}
+		p := &pl.submitted
 		return &Job{
 			ID: e.Job, Model: p.Model, Kind: p.Kind, State: Queued,
 			Priority: p.Priority, Sync: p.Sync, Submitter: p.Submitter,
@@ -37,10 +105,10 @@ func apply(j *Job, e eventlog.Event) (*Job, error) {
 	touch := func() { j.UpdatedAt, j.LastOffset = t, e.Offset }
 	switch e.Type {
 	case eventlog.JobStarted:
-		var p eventlog.Started
-		if err := e.Decode(&p); err != nil {
-			return nil, err
+		if pl.err != nil {
+			return nil, pl.err
 		}
+		p := &pl.started
 		if j.State != Queued {
 			return j, nil
 		}
@@ -48,20 +116,20 @@ func apply(j *Job, e eventlog.Event) (*Job, error) {
 		j.Used++
 		touch()
 	case eventlog.AttemptFailed:
-		var p eventlog.AttemptFailure
-		if err := e.Decode(&p); err != nil {
-			return nil, err
+		if pl.err != nil {
+			return nil, pl.err
 		}
+		p := &pl.attemptFailed
 		if j.State != Working {
 			return j, nil
 		}
 		j.State, j.LastError, j.LastStatus, j.RetryAt = Queued, p.Error, p.Status, p.RetryAt
 		touch()
 	case eventlog.JobSucceeded:
-		var p eventlog.Succeeded
-		if err := e.Decode(&p); err != nil {
-			return nil, err
+		if pl.err != nil {
+			return nil, pl.err
 		}
+		p := &pl.succeeded
 		if j.State != Working {
 			return j, nil
 		}
@@ -69,10 +137,10 @@ func apply(j *Job, e eventlog.Event) (*Job, error) {
 		j.LastError, j.LastStatus = "", 0
 		touch()
 	case eventlog.JobFailed:
-		var p eventlog.Failure
-		if err := e.Decode(&p); err != nil {
-			return nil, err
+		if pl.err != nil {
+			return nil, pl.err
 		}
+		p := &pl.failed
 		if j.State.Terminal() {
 			return j, nil
 		}
@@ -85,10 +153,10 @@ func apply(j *Job, e eventlog.Event) (*Job, error) {
 		j.CancelRequested = true
 		touch()
 	case eventlog.JobCancelled:
-		var p eventlog.Cancellation
-		if err := e.Decode(&p); err != nil {
-			return nil, err
+		if pl.err != nil {
+			return nil, pl.err
 		}
+		p := &pl.cancelled
 		if j.State.Terminal() {
 			return j, nil
 		}
@@ -98,10 +166,10 @@ func apply(j *Job, e eventlog.Event) (*Job, error) {
 		}
 		touch()
 	case eventlog.ArtifactStored:
-		var p eventlog.Artifact
-		if err := e.Decode(&p); err != nil {
-			return nil, err
+		if pl.err != nil {
+			return nil, pl.err
 		}
+		p := &pl.artifact
 		a := Artifact{Name: p.Name, ContentType: p.ContentType, Size: p.Size, SHA256: p.SHA256, Blob: p.Blob, Offset: e.Offset}
 		replaced := false
 		for i := range j.Artifacts {
@@ -114,10 +182,10 @@ func apply(j *Job, e eventlog.Event) (*Job, error) {
 		}
 		touch()
 	case eventlog.JobInterrupted:
-		var p eventlog.Interruption
-		if err := e.Decode(&p); err != nil {
-			return nil, err
+		if pl.err != nil {
+			return nil, pl.err
 		}
+		p := &pl.interrupted
 		if j.State != Working {
 			return j, nil
 		}

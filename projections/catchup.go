@@ -31,19 +31,117 @@ func (p *Projections) CatchUp(ctx context.Context, to uint64) error {
 	p.mu.RUnlock()
 	b.reset()
 	defer func() { p.fresh = nil }()
-	err := p.src.Scan(ctx, from, to, func(e eventlog.Event) error {
-		if err := p.applyOne(b, e); err != nil {
-			return err
-		}
-		if b.n >= flushEvery {
-			return p.flush(b)
-		}
-		return nil
-	})
+	end := p.src.LastOffset()
+	if to != 0 {
+		end = min(end, to)
+	}
+	var err error
+	if end >= from && end-from >= pipelineMin {
+		err = p.catchUpPipelined(ctx, b, from, to)
+	} else {
+		var pl payload
+		err = p.src.Scan(ctx, from, to, func(e eventlog.Event) error {
+			pl.decode(e)
+			return p.step(b, e, &pl)
+		})
+	}
 	if err != nil {
 		return fmt.Errorf("apply log: %w", err)
 	}
 	return p.flush(b)
+}
+
+// step applies one event and flushes when the burst is full.
+func (p *Projections) step(b *burst, e eventlog.Event, pl *payload) error {
+	if err := p.applyOne(b, e, pl); err != nil {
+		return err
+	}
+	if b.n >= b.limit(p) {
+		return p.flush(b)
+	}
+	return nil
+}
+
+// A long catch-up (a rebuild, a restart far behind) reads and decodes the
+// log on a second goroutine, handing events to the applier in batches:
+// reading and decoding is about half the work.
+const (
+	pipelineMin   = 4096 // events, below which a catch-up runs on one goroutine
+	pipelineBatch = 256  // events per hand-over
+	pipelineDepth = 8    // batches in flight
+)
+
+// scanned is one event read ahead, with its payload decoded.
+type scanned struct {
+	e  eventlog.Event
+	pl payload
+}
+
+func (p *Projections) catchUpPipelined(ctx context.Context, b *burst, from, to uint64) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	full := make(chan []scanned, pipelineDepth)
+	free := make(chan []scanned, pipelineDepth+2)
+	scanErr := make(chan error, 1)
+	go func() {
+		defer close(full)
+		batch := make([]scanned, 0, pipelineBatch)
+		send := func() error {
+			select {
+			case full <- batch:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			select {
+			case batch = <-free:
+			default:
+				batch = make([]scanned, 0, pipelineBatch)
+			}
+			return nil
+		}
+		err := p.src.Scan(ctx, from, to, func(e eventlog.Event) error {
+			batch = batch[:len(batch)+1]
+			s := &batch[len(batch)-1]
+			s.e = e
+			s.pl.decode(e)
+			if len(batch) == cap(batch) {
+				return send()
+			}
+			return nil
+		})
+		if err == nil && len(batch) > 0 {
+			err = send()
+		}
+		scanErr <- err
+	}()
+	var err error
+	for batch := range full {
+		for i := 0; i < len(batch) && err == nil; i++ {
+			err = p.step(b, batch[i].e, &batch[i].pl)
+		}
+		if err != nil {
+			cancel() // stop the reader; drain what it sent
+			continue
+		}
+		clear(batch) // drop references to payloads and views
+		select {
+		case free <- batch[:0]:
+		default:
+		}
+	}
+	if serr := <-scanErr; err == nil {
+		err = serr
+	}
+	return err
+}
+
+// limit is the number of events after which the burst is flushed: larger
+// during a rebuild, when nobody reads the state before it completes.
+func (b *burst) limit(p *Projections) int {
+	if p.fresh != nil {
+		return rebuildFlushEvery
+	}
+	return flushEvery
 }
 
 func (b *burst) reset() {
@@ -53,7 +151,11 @@ func (b *burst) reset() {
 	b.n = 0
 }
 
-func (p *Projections) applyOne(b *burst, e eventlog.Event) error {
+func (p *Projections) applyOne(b *burst, e eventlog.Event, pl *payload) error {
+	if !affectsViews(e.Type) {
+		b.offset, b.n = e.Offset, b.n+1
+		return nil
+	}
 	old, err := p.current(b, e.Job)
 	if err != nil {
 		return err
@@ -65,7 +167,7 @@ func (p *Projections) applyOne(b *burst, e eventlog.Event) error {
 		c := old.clone()
 		work = &c
 	}
-	j, err := apply(work, e)
+	j, err := applyDecoded(work, e, pl)
 	if err != nil {
 		return err
 	}

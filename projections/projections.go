@@ -23,6 +23,9 @@ const Version = 1
 // flushEvery bounds the events applied between two state batches.
 const flushEvery = 4096
 
+// rebuildFlushEvery is flushEvery during a rebuild into an emptied store.
+const rebuildFlushEvery = 16384
+
 // ErrNotFound is returned for a job the projections do not know.
 var ErrNotFound = errors.New("projections: job not found")
 
