@@ -7,7 +7,9 @@ import (
 )
 
 // streamJob serves GET /jobs/{id}/stream: the job's output as NDJSON while
-// it runs, then the final result; for a finished job just the result.
+// it runs, then the final result; for a finished job just the result. When
+// an attempt fails and the job is retried, a {"restart":true} line says
+// that the lines before it are void and the next attempt's output follows.
 func (s *Server) streamJob(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
 	j, ok := s.lookup(w, ps)
 	if !ok {
@@ -21,8 +23,9 @@ func (s *Server) streamJob(w http.ResponseWriter, r *http.Request, ps httprouter
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.WriteHeader(http.StatusOK)
 	if !j.State.Terminal() {
+		w.(http.Flusher).Flush() // the caller knows it is following
 		var end uint64
-		relaying := true
+		relaying, begun := true, false
 		for done := false; !done; {
 			select {
 			case <-r.Context().Done():
@@ -35,7 +38,10 @@ func (s *Server) streamJob(w http.ResponseWriter, r *http.Request, ps httprouter
 				case m.End:
 					done, end = true, m.Offset
 				case m.Begin:
-					relaying = m.Status < 300
+					if begun { // a retry: what came before is void
+						writeLine(w, map[string]bool{"restart": true})
+					}
+					begun, relaying = true, m.Status < 300
 				case relaying:
 					w.Write(append(m.Data, '\n'))
 				}

@@ -24,7 +24,9 @@ const maxLine = 64 << 20
 // NDJSON line as the target produces it (Ollama's streamed chunks), then
 // the job's final result; for a job already finished, just the result. It
 // returns when the stream ends, fn returns an error (returned as is), or
-// ctx ends. An error line is returned as a *StreamError.
+// ctx ends. An error line is returned as a *StreamError. A {"restart":true}
+// line means the attempt failed and the job is being retried: the lines
+// before it are void, and the next attempt's output follows.
 func (c *Client) Stream(ctx context.Context, jobID string, fn func(line json.RawMessage) error) error {
 	resp, err := c.request(ctx, http.MethodGet, jobPath(jobID, "stream"), nil, nil)
 	if err != nil {

@@ -148,9 +148,15 @@ func (p *tokenPrinter) line(line json.RawMessage) error {
 		Message  *ollama.Message `json:"message"`
 		Response string          `json:"response"`
 		Done     bool            `json:"done"`
+		Restart  bool            `json:"restart"`
 	}
 	if json.Unmarshal(line, &ch) != nil {
 		return nil
+	}
+	if ch.Restart { // the attempt failed; the retry's answer follows
+		p.printed = false
+		_, err := io.WriteString(p.w, "\n[attempt failed; retrying]\n")
+		return err
 	}
 	text := ch.Response
 	if ch.Message != nil {

@@ -17,35 +17,33 @@ import (
 func TestErrorFidelity(t *testing.T) {
 	o, f := shared(t)
 	hi := `"messages":[{"role":"user","content":"hi"}]`
-	// known: a difference this suite found whose fix lies outside it
-	// (reported by knownBug; a failure with E2E_KNOWN_BUGS=1).
-	cases := []struct{ name, method, path, body, known string }{
-		{"chat unknown model", "POST", "/api/chat", `{"model":"nope",` + hi + `}`, ""},
-		{"chat unknown model stream:false", "POST", "/api/chat", `{"model":"nope","stream":false,` + hi + `}`, ""},
-		{"generate unknown model", "POST", "/api/generate", `{"model":"nope","prompt":"hi"}`, ""},
-		{"embed unknown model", "POST", "/api/embed", `{"model":"nope","input":"hi"}`, ""},
-		{"show unknown model", "POST", "/api/show", `{"model":"nope"}`, ""},
-		{"chat malformed JSON", "POST", "/api/chat", `{"model":"tiny-a","messages":[`, ""},
-		{"chat malformed literal", "POST", "/api/chat", `{"model":nol}`, ""},
-		{"generate malformed JSON", "POST", "/api/generate", `{"model":`, ""},
-		{"embed malformed JSON", "POST", "/api/embed", `{"model":`, ""},
-		{"chat empty body", "POST", "/api/chat", ``, ""},
-		{"chat wrong field type", "POST", "/api/chat", `{"model":"tiny-a","messages":"hi"}`, ""},
-		{"chat wrong option type", "POST", "/api/chat", `{"model":"tiny-a","stream":false,"options":{"num_predict":"x"},` + hi + `}`, ""},
-		{"chat missing model", "POST", "/api/chat", `{` + hi + `}`, ""},
-		{"generate missing model", "POST", "/api/generate", `{"prompt":"hi"}`, ""},
-		{"show missing model", "POST", "/api/show", `{}`, ""},
-		{"chat on embedding-only model", "POST", "/api/chat", `{"model":"tiny-embed","stream":false,` + hi + `}`, ""},
-		{"chat on embedding-only model streamed", "POST", "/api/chat", `{"model":"tiny-embed",` + hi + `}`, ""},
-		{"generate on embedding-only model", "POST", "/api/generate", `{"model":"tiny-embed","prompt":"hi"}`, ""},
-		{"generate empty body", "POST", "/api/generate", ``, ""},
-		{"embed empty body", "POST", "/api/embed", ``, ""},
-		{"chat think unsupported", "POST", "/api/chat", `{"model":"tiny-a","think":true,"stream":false,` + hi + `}`, ""},
-		{"chat tools unsupported", "POST", "/api/chat", `{"model":"tiny-a","stream":false,"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object","properties":{}}}}],` + hi + `}`, ""},
-		{"chat invalid model name", "POST", "/api/chat", `{"model":"bad name!!",` + hi + `}`,
-			"an invalid model name gets 404 \"model '...' not found\" from foreman (api/submission.go modelKnown), 400 \"model is required\" from Ollama"},
-		{"unknown path", "GET", "/api/nope", ``, ""},
-		{"wrong method", "GET", "/api/chat", ``, ""},
+	cases := []struct{ name, method, path, body string }{
+		{"chat unknown model", "POST", "/api/chat", `{"model":"nope",` + hi + `}`},
+		{"chat unknown model stream:false", "POST", "/api/chat", `{"model":"nope","stream":false,` + hi + `}`},
+		{"generate unknown model", "POST", "/api/generate", `{"model":"nope","prompt":"hi"}`},
+		{"embed unknown model", "POST", "/api/embed", `{"model":"nope","input":"hi"}`},
+		{"show unknown model", "POST", "/api/show", `{"model":"nope"}`},
+		{"chat malformed JSON", "POST", "/api/chat", `{"model":"tiny-a","messages":[`},
+		{"chat malformed literal", "POST", "/api/chat", `{"model":nol}`},
+		{"generate malformed JSON", "POST", "/api/generate", `{"model":`},
+		{"embed malformed JSON", "POST", "/api/embed", `{"model":`},
+		{"chat empty body", "POST", "/api/chat", ``},
+		{"chat wrong field type", "POST", "/api/chat", `{"model":"tiny-a","messages":"hi"}`},
+		{"chat wrong option type", "POST", "/api/chat", `{"model":"tiny-a","stream":false,"options":{"num_predict":"x"},` + hi + `}`},
+		{"chat missing model", "POST", "/api/chat", `{` + hi + `}`},
+		{"generate missing model", "POST", "/api/generate", `{"prompt":"hi"}`},
+		{"show missing model", "POST", "/api/show", `{}`},
+		{"chat on embedding-only model", "POST", "/api/chat", `{"model":"tiny-embed","stream":false,` + hi + `}`},
+		{"chat on embedding-only model streamed", "POST", "/api/chat", `{"model":"tiny-embed",` + hi + `}`},
+		{"generate on embedding-only model", "POST", "/api/generate", `{"model":"tiny-embed","prompt":"hi"}`},
+		{"generate empty body", "POST", "/api/generate", ``},
+		{"embed empty body", "POST", "/api/embed", ``},
+		{"chat think unsupported", "POST", "/api/chat", `{"model":"tiny-a","think":true,"stream":false,` + hi + `}`},
+		{"chat tools unsupported", "POST", "/api/chat", `{"model":"tiny-a","stream":false,"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object","properties":{}}}}],` + hi + `}`},
+		{"chat invalid model name", "POST", "/api/chat", `{"model":"bad name!!",` + hi + `}`},
+		{"generate invalid model name", "POST", "/api/generate", `{"model":"bad name!!","prompt":"hi"}`},
+		{"unknown path", "GET", "/api/nope", ``},
+		{"wrong method", "GET", "/api/chat", ``},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -68,13 +66,7 @@ func TestErrorFidelity(t *testing.T) {
 			} else if err := sameJSON(a.Body, b.Body); err != nil {
 				diffs = append(diffs, err.Error())
 			}
-			switch {
-			case len(diffs) == 0 && c.known != "":
-				t.Errorf("fixed? %s: now the same as Ollama; drop the known note", c.known)
-			case len(diffs) == 0:
-			case c.known != "":
-				knownBug(t, "%s: %s", c.known, strings.Join(diffs, "; "))
-			default:
+			if len(diffs) > 0 {
 				t.Error(strings.Join(diffs, "\n"))
 			}
 		})

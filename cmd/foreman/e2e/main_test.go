@@ -160,13 +160,3 @@ func testCtx(t *testing.T, d time.Duration) context.Context {
 	return ctx
 }
 
-// knownBug reports a foreman bug found by this suite whose fix lies
-// outside it: logged loudly, and a failure with E2E_KNOWN_BUGS=1.
-func knownBug(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("E2E_KNOWN_BUGS") != "" {
-		t.Errorf("KNOWN BUG: "+format, args...)
-		return
-	}
-	t.Logf("!!! KNOWN BUG (set E2E_KNOWN_BUGS=1 to fail on it): "+format, args...)
-}

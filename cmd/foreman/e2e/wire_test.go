@@ -221,13 +221,7 @@ func TestWireFidelity(t *testing.T) {
 				t.Fatalf("ollama %q: %d %s", name, b.Status, b.Body)
 			}
 			if err := sameJSON(a.Body, b.Body); a.Status != b.Status || err != nil {
-				if name == "tiny-a:latest" {
-					t.Errorf("%q: foreman %d %s, ollama %d: %v", name, a.Status, a.Body, b.Status, err)
-					continue
-				}
-				knownBug(t, "model %q: foreman answers %d %s, Ollama 200: foreman matches names exactly "+
-					"(worker/target/inventory.go Has/Normalize; worker/scheduler.go isLoaded), Ollama case-insensitively "+
-					"with the default registry and namespace", name, a.Status, compact(a.Body))
+				t.Errorf("%q: foreman %d %s, ollama %d: %v", name, a.Status, a.Body, b.Status, err)
 			}
 		}
 	})
