@@ -13,6 +13,7 @@ const (
 	faultErrorAfter
 	faultCutAfter
 	faultHang
+	faultStopAfter
 )
 
 // Fault is a failure injected into a request. Make one with HTTPFault,
@@ -41,6 +42,12 @@ func ErrorAfter(k int) Fault { return Fault{kind: faultErrorAfter, after: k, mes
 // an answer that is not streamed: before any answer).
 func CutAfter(k int) Fault { return Fault{kind: faultCutAfter, after: k} }
 
+// StopAfter ends the answer cleanly after k chunks with no done line and
+// no error, as the real server does when it cuts a degenerate answer at
+// its repeat limit (30 identical tokens in a row); an answer that is not
+// streamed gets 200 with the text so far and "done": false.
+func StopAfter(k int) Fault { return Fault{kind: faultStopAfter, after: k} }
+
 // Hang sends nothing until the client gives up (its request context ends)
 // or the server is closed or set down.
 func Hang() Fault { return Fault{kind: faultHang} }
@@ -53,6 +60,8 @@ func (f Fault) String() string {
 		return fmt.Sprintf("ErrorAfter(%d)", f.after)
 	case faultCutAfter:
 		return fmt.Sprintf("CutAfter(%d)", f.after)
+	case faultStopAfter:
+		return fmt.Sprintf("StopAfter(%d)", f.after)
 	case faultHang:
 		return "Hang()"
 	}

@@ -142,3 +142,30 @@ func get(t *testing.T, s *Server, path string, status int) []byte {
 	}
 	return b
 }
+
+func TestStopAfterEndsCleanlyWithoutDone(t *testing.T) {
+	t.Parallel()
+	s := New(t)
+	s.FailNext(2, StopAfter(3))
+	resp, err := http.Post(s.URL()+"/api/generate", "application/json", strings.NewReader(`{"model":"tiny-a","prompt":"x"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("stream: %d %v", resp.StatusCode, err)
+	}
+	if n := strings.Count(string(b), "\n"); n != 3 || strings.Contains(string(b), `"done":true`) || strings.Contains(string(b), `"error"`) {
+		t.Fatalf("stream got %q", b)
+	}
+	resp, err = http.Post(s.URL()+"/api/generate", "application/json", strings.NewReader(`{"model":"tiny-a","prompt":"x","stream":false}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `"done":false`) || strings.Contains(string(b), "done_reason") {
+		t.Fatalf("stream:false got %d %s", resp.StatusCode, b)
+	}
+}

@@ -2,6 +2,7 @@ package ollamatest
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"time"
@@ -51,7 +52,7 @@ func (x *run) serve() {
 	hook := x.s.chunkHook()
 	var text []byte
 	for i, p := range x.ans.pieces {
-		if x.faultAt(fault, i) {
+		if x.faultAt(fault, i, text) {
 			return
 		}
 		if !sleep(ctx, x.s.cfg.chunkDelay) {
@@ -68,7 +69,7 @@ func (x *run) serve() {
 			}
 		}
 	}
-	if x.faultAt(fault, len(x.ans.pieces)) {
+	if x.faultAt(fault, len(x.ans.pieces), text) {
 		return
 	}
 	now := time.Now()
@@ -105,12 +106,22 @@ func (x *run) emit(v any) {
 
 // faultAt applies a mid-answer fault due before piece i and reports
 // whether the answer is over.
-func (x *run) faultAt(f Fault, i int) bool {
-	if f.after != i || f.kind != faultErrorAfter && f.kind != faultCutAfter {
+func (x *run) faultAt(f Fault, i int, text []byte) bool {
+	if f.after != i || f.kind != faultErrorAfter && f.kind != faultCutAfter && f.kind != faultStopAfter {
 		return false
 	}
-	if f.kind == faultCutAfter {
+	switch f.kind {
+	case faultCutAfter:
 		cut(x.w, x.stream)
+		return true
+	case faultStopAfter:
+		if !x.stream {
+			var v map[string]any
+			_ = json.Unmarshal(mustJSON(x.final(api.Metrics{}, "", string(text))), &v)
+			v["done"] = false
+			delete(v, "done_reason")
+			writeJSON(x.w, http.StatusOK, v)
+		}
 		return true
 	}
 	switch {
