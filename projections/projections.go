@@ -18,7 +18,7 @@ import (
 // Version is the projection format. Changing apply or the view layout in a
 // way that changes stored bytes must bump it: a checkpoint of another
 // version forces a rebuild.
-const Version = 1
+const Version = 2 // 2: views stored as arrays (encode.go)
 
 // flushEvery bounds the events applied between two state batches.
 const flushEvery = 4096
@@ -231,9 +231,9 @@ func (p *Projections) stored(id ulid.ULID) (*Job, error) {
 	if err != nil {
 		return nil, err
 	}
-	var j Job
-	if err := msgpack.Unmarshal(v, &j); err != nil {
+	j, err := decodeJob(v)
+	if err != nil {
 		return nil, fmt.Errorf("decode view of %s: %w", id, err)
 	}
-	return &j, nil
+	return j, nil
 }
