@@ -17,10 +17,29 @@ import (
 	"go.uber.org/goleak"
 )
 
-// foremanBin is the foreman binary built once for the end-to-end tests:
-// the client is tested against the real daemon, in its own process, so a
-// restart is a real restart.
-var foremanBin string
+// foremanBin is the foreman binary, built once, on first use, for the
+// end-to-end tests: the client is tested against the real daemon, in its
+// own process, so a restart is a real restart. Lazily, so that unit tests
+// and fuzz workers do not pay for the build.
+var (
+	foremanBin      string
+	foremanBuild    sync.Once
+	foremanBuildErr error
+	binDir          string
+)
+
+func buildForeman() (string, error) {
+	foremanBuild.Do(func() {
+		bin := filepath.Join(binDir, "foreman")
+		out, err := exec.Command("go", "build", "-o", bin, "github.com/foreman-dev/foreman/cmd/foreman").CombinedOutput()
+		if err != nil {
+			foremanBuildErr = fmt.Errorf("build foreman: %v\n%s", err, out)
+			return
+		}
+		foremanBin = bin
+	})
+	return foremanBin, foremanBuildErr
+}
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "foreman-client-test")
@@ -28,12 +47,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	foremanBin = filepath.Join(dir, "foreman")
-	build := exec.Command("go", "build", "-o", foremanBin, "github.com/foreman-dev/foreman/cmd/foreman")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build foreman: %v\n%s", err, out)
-		foremanBin = "" // the e2e tests fail; the unit tests still run
-	}
+	binDir = dir
 	code := 0
 	defer func() { os.RemoveAll(dir); os.Exit(code) }()
 	code = m.Run()
@@ -64,8 +78,8 @@ const testToken = "e2e-token"
 // extra are FOREMAN_* settings.
 func startDaemon(t *testing.T, ollamaURL string, extra ...string) *daemon {
 	t.Helper()
-	if foremanBin == "" {
-		t.Fatal("the foreman binary did not build (see TestMain output)")
+	if _, err := buildForeman(); err != nil {
+		t.Fatal(err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
