@@ -234,16 +234,18 @@ func (p *Projections) flush(b *burst) error {
 	batch := p.st.NewStateBatch()
 	var buf []byte
 	for id, j := range b.jobs {
-		var err error
-		if buf, err = stageJob(batch, id, j, buf[:0]); err != nil {
-			return err
-		}
+		stored := true // whether the store may hold keys of id
 		if p.fresh != nil {
+			_, stored = p.fresh[id]
 			if j != nil {
 				p.fresh[id] = struct{}{}
 			} else {
 				delete(p.fresh, id)
 			}
+		}
+		var err error
+		if buf, err = stageJob(batch, id, j, stored, buf[:0]); err != nil {
+			return err
 		}
 	}
 	for k, id := range b.idemSet {
@@ -285,8 +287,14 @@ func (p *Projections) flush(b *burst) error {
 	return nil
 }
 
-func stageJob(batch *eventlog.StateBatch, id ulid.ULID, j *Job, buf []byte) ([]byte, error) {
+// stageJob writes id's view (nil: deletes it). Unless stored, the store
+// holds no key of id (a rebuild has not flushed it yet) and deleting one
+// would only leave a tombstone.
+func stageJob(batch *eventlog.StateBatch, id ulid.ULID, j *Job, stored bool, buf []byte) ([]byte, error) {
 	if j == nil {
+		if !stored {
+			return buf, nil
+		}
 		if err := batch.Delete(jobKey(id)); err != nil {
 			return buf, err
 		}
@@ -297,6 +305,9 @@ func stageJob(batch *eventlog.StateBatch, id ulid.ULID, j *Job, buf []byte) ([]b
 		return buf, err
 	}
 	if j.State.Terminal() {
+		if !stored {
+			return buf, nil
+		}
 		return buf, batch.Delete(activeKey(id))
 	}
 	return buf, batch.Set(activeKey(id), nil)
