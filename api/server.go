@@ -95,6 +95,13 @@ func New(cfg Config) *Server {
 	if cfg.Events == nil {
 		cfg.Events, _ = cfg.Log.(EventSource)
 	}
+	if cfg.Retention == nil {
+		if r, ok := cfg.Log.(Retention); ok {
+			cfg.Retention = r
+		} else {
+			cfg.Retention = noRetention{}
+		}
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -127,3 +134,9 @@ func plain(status int, msg string) http.Handler {
 		w.Write([]byte(msg))
 	})
 }
+
+// noRetention is a log that was never truncated.
+type noRetention struct{}
+
+func (noRetention) LowWatermark() uint64 { return 1 }
+func (noRetention) LastOffset() uint64   { return 0 }
