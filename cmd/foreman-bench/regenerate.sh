@@ -30,6 +30,7 @@ run append   go test -run '^$' -bench DurableAppend -benchtime 3000x ./eventlog/
 run submit   go test -run '^$' -bench SubmitJobs -benchtime 3s ./cmd/foreman/
 run syncchat go test -run '^$' -bench SyncChat -benchtime 3s ./cmd/foreman/
 run sched    go test -run '^$' -bench Scheduling -benchtime 16x ./worker/
+run webhook  go test -run '^$' -bench Delivery -benchtime 2000x ./api/webhook/
 go build -o "$tmp/foreman-bench" ./cmd/foreman-bench
 run startup  "$tmp/foreman-bench" all --tmp "$tmp" || true
 
@@ -68,6 +69,13 @@ interleaved batches over three models, simulated clock; run and swap costs from 
 (swap ≈ 285 ms tiny, 520 ms tiny-big) scaled ×10 for production-sized models. FIFO is Ollama's own
 order. Waits and makespan are simulated seconds, averaged over 16 seeded batches.
 $(table "$tmp/sched")
+
+## Webhook delivery
+
+\`go test -run '^\$' -bench Delivery -benchtime 2000x ./api/webhook/\` — the real dispatcher over a
+disk-backed log, signing each delivery, to a loopback receiver that verifies every signature; timed
+until each delivery is recorded as \`webhook.delivered\` in the log.
+$(table "$tmp/webhook")
 
 Real swaps against the real Ollama are measured by the e2e suite (\`cmd/foreman/e2e\`, see the README).
 
