@@ -31,6 +31,11 @@ run submit   go test -run '^$' -bench SubmitJobs -benchtime 3s ./cmd/foreman/
 run syncchat go test -run '^$' -bench SyncChat -benchtime 3s ./cmd/foreman/
 run sched    go test -run '^$' -bench Scheduling -benchtime 16x ./worker/
 run webhook  go test -run '^$' -bench Delivery -benchtime 2000x ./api/webhook/
+if [[ -x ${REALOLLAMA_ROOT:-$HOME/.cache/real-ollama}/bin/ollama ]]; then
+  run swaps env E2E_REPORT="$tmp/swaps-report" go test -tags e2e -count=1 -run TestRealSwaps ./cmd/foreman/e2e/ || true
+else
+  echo "the real-Ollama kit is not built (../shared/real-ollama/setup.sh): no real swap figures" > "$tmp/swaps-report"
+fi
 go build -o "$tmp/foreman-bench" ./cmd/foreman-bench
 run startup  "$tmp/foreman-bench" all --tmp "$tmp" || true
 
@@ -77,7 +82,16 @@ disk-backed log, signing each delivery, to a loopback receiver that verifies eve
 until each delivery is recorded as \`webhook.delivered\` in the log.
 $(table "$tmp/webhook")
 
-Real swaps against the real Ollama are measured by the e2e suite (\`cmd/foreman/e2e\`, see the README).
+## Real swaps against the real Ollama
+
+\`E2E_REPORT=report.txt go test -tags e2e -count=1 -run TestRealSwaps ./cmd/foreman/e2e/\` — the real
+Ollama v0.17.4 from \`../shared/real-ollama\` with \`OLLAMA_MAX_LOADED_MODELS=1\`, 12 interleaved requests
+over tiny-a, tiny-b, tiny-big: model loads (from Ollama's log) and makespan, straight to Ollama in
+submission order vs through foreman.
+
+\`\`\`
+$(cat "$tmp/swaps-report")
+\`\`\`
 
 ## Start-up on a 1M-event log
 
