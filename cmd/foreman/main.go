@@ -110,9 +110,9 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	case "job":
 		return (&JobCommand{m: m}).Run(ctx, rest)
 	case "cancel":
-		return (&CancelCommand{m: m}).Run(ctx, rest)
+		return CancelCommand(m).Run(ctx, rest)
 	case "retry":
-		return (&RetryCommand{m: m}).Run(ctx, rest)
+		return RetryCommand(m).Run(ctx, rest)
 	case "ps":
 		return (&PsCommand{m: m}).Run(ctx, rest)
 	case "webhooks":
