@@ -184,3 +184,33 @@ func TestServeRecoversJobsInterruptedByACrash(t *testing.T) {
 		t.Fatalf("async job after restart: %+v", j)
 	}
 }
+
+func TestServeMetricsBehindTheToken(t *testing.T) {
+	addr, stop := startServe(t, map[string]string{"FOREMAN_DATA_DIR": t.TempDir(), "FOREMAN_TOKEN": "tok"})
+	defer func() {
+		if err := stop(); err != nil {
+			t.Error(err)
+		}
+	}()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("/metrics without a token: %d", resp.StatusCode)
+	}
+	req, _ := http.NewRequest("GET", "http://"+addr+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer tok")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, name := range []string{"foreman_eventlog_last_offset", "foreman_jobs", "foreman_target_degraded", "go_goroutines"} {
+		if !strings.Contains(string(body), "\n"+name) && !strings.HasPrefix(string(body), name) {
+			t.Errorf("/metrics lacks %s", name)
+		}
+	}
+}
