@@ -144,10 +144,15 @@ func (b *burst) limit(p *Projections) int {
 	return flushEvery
 }
 
+// reset empties the burst, keeping its maps' room: the views it held
+// were published by pointer, never through the map.
 func (b *burst) reset() {
-	b.jobs = map[ulid.ULID]*Job{}
-	b.idemSet = map[string]ulid.ULID{}
-	b.idemDel = map[string]bool{}
+	if b.jobs == nil {
+		b.jobs, b.idemSet, b.idemDel = map[ulid.ULID]*Job{}, map[string]ulid.ULID{}, map[string]bool{}
+	}
+	clear(b.jobs)
+	clear(b.idemSet)
+	clear(b.idemDel)
 	b.n = 0
 }
 
@@ -156,16 +161,19 @@ func (p *Projections) applyOne(b *burst, e eventlog.Event, pl *payload) error {
 		b.offset, b.n = e.Offset, b.n+1
 		return nil
 	}
-	old, err := p.current(b, e.Job)
+	old, private, err := p.current(b, e.Job)
 	if err != nil {
 		return err
 	}
 	var oldState State
-	var work *Job
+	var oldSubmitter, oldKey string
+	work := old
 	if old != nil {
-		oldState = old.State
-		c := old.clone()
-		work = &c
+		oldState, oldSubmitter, oldKey = old.State, old.Submitter, old.IdempotencyKey
+		if !private { // published views are shared with readers: change a copy
+			c := old.clone()
+			work = &c
+		}
 	}
 	j, err := applyDecoded(work, e, pl)
 	if err != nil {
@@ -187,38 +195,40 @@ func (p *Projections) applyOne(b *burst, e eventlog.Event, pl *payload) error {
 		k := string(idemKey(j.Submitter, j.IdempotencyKey))
 		b.idemSet[k] = j.ID
 		delete(b.idemDel, k)
-	case old != nil && j == nil && old.IdempotencyKey != "":
-		k := string(idemKey(old.Submitter, old.IdempotencyKey))
+	case old != nil && j == nil && oldKey != "":
+		k := string(idemKey(oldSubmitter, oldKey))
 		b.idemDel[k] = true
 		delete(b.idemSet, k)
 	}
 	return nil
 }
 
-// current is the latest view of a job: this burst's, else memory, else store.
-func (p *Projections) current(b *burst, id ulid.ULID) (*Job, error) {
+// current is the latest view of a job: this burst's, else memory, else
+// store. private reports a view made in this burst and not yet published,
+// which the applier may change in place.
+func (p *Projections) current(b *burst, id ulid.ULID) (j *Job, private bool, err error) {
 	if j, ok := b.jobs[id]; ok {
-		return j, nil
+		return j, true, nil
 	}
 	p.mu.RLock()
 	j, ok := p.active[id]
 	p.mu.RUnlock()
 	if ok {
-		return j, nil
+		return j, false, nil
 	}
 	if j, ok := p.recent.get(id); ok {
-		return j, nil
+		return j, false, nil
 	}
 	if p.fresh != nil {
 		if _, ok := p.fresh[id]; !ok {
-			return nil, nil
+			return nil, false, nil
 		}
 	}
-	j, err := p.stored(id)
+	j, err = p.stored(id)
 	if err == ErrNotFound {
-		return nil, nil
+		return nil, false, nil
 	}
-	return j, err
+	return j, true, err // decoded for us alone
 }
 
 // flush writes the burst's views with the checkpoint in one batch, then
