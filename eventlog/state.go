@@ -63,6 +63,12 @@ func (l *Log) NewStateBatch() *StateBatch {
 	return &StateBatch{b: l.db.NewBatch()}
 }
 
+// NewStateBatchSize is NewStateBatch with room for about size bytes, so a
+// large batch (a rebuild's flush) does not grow by copying.
+func (l *Log) NewStateBatchSize(size int) *StateBatch {
+	return &StateBatch{b: l.db.NewBatchWithSize(size)}
+}
+
 // Set stages key = value.
 func (s *StateBatch) Set(key, value []byte) error { return s.b.Set(stateKey(key), value, nil) }
 

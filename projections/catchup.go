@@ -144,6 +144,10 @@ func (b *burst) limit(p *Projections) int {
 	return flushEvery
 }
 
+// viewBatchBytes is about what one view costs in a state batch (key,
+// value, active marker), for sizing a flush's batch.
+const viewBatchBytes = 448
+
 // reset empties the burst, keeping its maps' room: the views it held
 // were published by pointer, never through the map.
 func (b *burst) reset() {
@@ -241,7 +245,7 @@ func (p *Projections) flush(b *burst) error {
 		return nil
 	}
 	ck := checkpoint{Version: Version, Offset: b.offset, Counts: slices.Clone(b.counts)}
-	batch := p.st.NewStateBatch()
+	batch := p.st.NewStateBatchSize(len(b.jobs) * viewBatchBytes)
 	var buf []byte
 	for id, j := range b.jobs {
 		stored := true // whether the store may hold keys of id

@@ -20,7 +20,7 @@ type Store interface {
 	StateGet(key []byte) ([]byte, error)
 	StateScan(prefix []byte, fn func(k, v []byte) error) error
 	StateScanBack(prefix, before []byte, fn func(k, v []byte) bool) error
-	NewStateBatch() *eventlog.StateBatch
+	NewStateBatchSize(size int) *eventlog.StateBatch
 	CommitState(b *eventlog.StateBatch) error
 	ClearState() error
 }
