@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/foreman-dev/foreman/eventlog"
 	"github.com/foreman-dev/foreman/projections"
@@ -18,6 +19,7 @@ type running struct {
 	cancel  context.CancelCauseFunc
 	ctx     context.Context
 	done    chan outcome
+	started time.Time
 }
 
 // outcome is how an attempt ended.
@@ -34,7 +36,7 @@ func (w *Worker) start(ctx context.Context, job projections.Job) (*running, erro
 		return nil, w.append(ctx, eventlog.Record{Job: job.ID, Type: eventlog.JobFailed,
 			Payload: &eventlog.Failure{Attempt: job.Attempts, Error: "cannot read the request: " + err.Error()}})
 	}
-	r := &running{job: job, attempt: job.Attempts + 1, sub: sub, done: make(chan outcome, 1)}
+	r := &running{job: job, attempt: job.Attempts + 1, sub: sub, done: make(chan outcome, 1), started: w.cfg.Now()}
 	if err := w.append(ctx, eventlog.Record{Job: job.ID, Type: eventlog.JobStarted, Payload: &eventlog.Started{Attempt: r.attempt}}); err != nil {
 		return nil, err
 	}

@@ -73,6 +73,8 @@ func (w *Worker) finish(ctx context.Context, r *running, out outcome) error {
 	if err := w.append(ctx, recs...); err != nil {
 		return err
 	}
+	w.cfg.Logger.Info("attempt ended", "job", id, "model", r.job.Model, "attempt", r.attempt,
+		"outcome", recs[len(recs)-1].Type, "took", w.cfg.Now().Sub(r.started).Round(time.Millisecond))
 	if out.err == nil || endMsg != "" {
 		w.cfg.Sink.End(id, w.lastOff, endMsg)
 	}
