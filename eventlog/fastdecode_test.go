@@ -159,3 +159,51 @@ func FuzzFastPayload(f *testing.F) {
 	f.Add(b)
 	f.Fuzz(func(t *testing.T, b []byte) { checkFastPayload(t, b) })
 }
+
+// TestFastPayloadKnowsEveryField guards against drift: a field added to a
+// payload struct but not to its hand-written decoder would be dropped
+// silently. Every exported field is set to a value that is not its zero,
+// and the fast decode must agree with msgpack (or refuse).
+func TestFastPayloadKnowsEveryField(t *testing.T) {
+	for _, mk := range fastPayloadTypes {
+		v := mk()
+		rv := reflect.ValueOf(v).Elem()
+		for i := range rv.NumField() {
+			f := rv.Field(i)
+			if !rv.Type().Field(i).IsExported() {
+				continue
+			}
+			switch f.Kind() {
+			case reflect.String:
+				f.SetString("s" + rv.Type().Field(i).Name)
+			case reflect.Bool:
+				f.SetBool(true)
+			case reflect.Int, reflect.Int64, reflect.Int32:
+				f.SetInt(int64(7 + i))
+			case reflect.Uint64, reflect.Uint32, reflect.Uint:
+				f.SetUint(uint64(7 + i))
+			case reflect.Slice:
+				if f.Type().Elem().Kind() != reflect.Uint8 {
+					t.Fatalf("%T.%s: a slice of %s; teach this test", v, rv.Type().Field(i).Name, f.Type().Elem())
+				}
+				f.SetBytes([]byte{byte(i), 1, 2})
+			default:
+				t.Fatalf("%T.%s: kind %s; teach this test", v, rv.Type().Field(i).Name, f.Kind())
+			}
+		}
+		b, err := msgpack.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fast, slow := mk(), mk()
+		if !decodePayloadFast(b, fast) {
+			t.Fatalf("%T: the fast path refuses a plain encoding of every field", v)
+		}
+		if err := msgpack.Unmarshal(b, slow); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(fast, slow) || !reflect.DeepEqual(fast, v) {
+			t.Fatalf("%T: fast %+v, msgpack %+v, encoded %+v: a field the fast decoder does not know?", v, fast, slow, v)
+		}
+	}
+}
