@@ -15,15 +15,9 @@ import (
 	"github.com/foreman-dev/foreman/client"
 )
 
-// delivery decodes a webhook body with the client's types: the job fields
-// it shares with GET /jobs/{id} (Result embeds Job: job_id, state, model,
-// kind, offset, error, status, result, artifacts) plus the event's own.
-type delivery struct {
-	client.Result
-	Event   string    `json:"event"`
-	Time    time.Time `json:"time"`
-	Attempt int       `json:"attempt"`
-}
+// delivery is client.Delivery: the job fields it shares with
+// GET /jobs/{id} plus the event's own.
+type delivery = client.Delivery
 
 // readGolden decodes a payload written by api/webhook's golden test, the
 // same file docs/webhooks.md shows.
