@@ -46,7 +46,7 @@ func (r Report) rows() []row {
 	return []row{
 		{
 			"full rebuild rate",
-			fmt.Sprintf("%s events/s (%s events in %s)", commas(uint64(r.Rebuild.Rate())), commas(r.Rebuild.Events), secs(r.Rebuild.Took)),
+			fmt.Sprintf("%s events/s (median of %d; %s events in %s)", commas(uint64(r.Rebuild.Rate())), rebuildRuns, commas(r.Rebuild.Events), secs(r.Rebuild.Took)),
 			fmt.Sprintf("≥ %s events/s", commas(TargetRebuildRate)),
 			r.Rebuild.Rate() >= TargetRebuildRate,
 		},
