@@ -22,7 +22,8 @@ type Event struct {
 
 // Decode unmarshals the payload into v (a pointer to one of the payload
 // structs in payloads.go). Unknown fields are ignored so that events written
-// by a newer foreman still decode.
+// by a newer foreman still decode. Byte slices in v may share memory with
+// e.Payload: treat them as read-only.
 func (e Event) Decode(v any) error {
 	if decodePayloadFast(e.Payload, v) {
 		return nil

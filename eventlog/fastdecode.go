@@ -450,10 +450,17 @@ func (r *mpReader) setStr(dst *string) bool {
 	return ok
 }
 
+// setBin shares the payload's memory instead of copying: Event.Payload is
+// the event's own copy (DecodeValue and Append never hand out a buffer
+// they reuse), and copying every request body was a tenth of a rebuild's
+// allocations. The capacity is clipped so an append cannot write past it.
 func (r *mpReader) setBin(dst *[]byte) bool {
 	s, ok := r.bin()
 	if ok {
-		*dst = append([]byte(nil), s...)
+		*dst = nil
+		if len(s) > 0 {
+			*dst = s[:len(s):len(s)]
+		}
 	}
 	return ok
 }

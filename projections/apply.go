@@ -1,6 +1,8 @@
 package projections
 
 import (
+	"bytes"
+
 	"github.com/foreman-dev/foreman/eventlog"
 )
 
@@ -92,8 +94,10 @@ func applyDecoded(j *Job, e eventlog.Event, pl *payload) (*Job, error) {
 			ID: e.Job, Model: p.Model, Kind: p.Kind, State: Queued,
 			Priority: p.Priority, Sync: p.Sync, Submitter: p.Submitter,
 			WebhookURL: p.WebhookURL, IdempotencyKey: p.IdempotencyKey,
-			RequestSHA256: p.RequestSHA256, BodySHA256: p.BodySHA256, SubmitOffset: e.Offset,
-			SubmittedAt: e.Time.UnixNano(), UpdatedAt: e.Time.UnixNano(),
+			// Copies: the payload's byte slices share the event's memory.
+			RequestSHA256: bytes.Clone(p.RequestSHA256), BodySHA256: bytes.Clone(p.BodySHA256),
+			SubmitOffset: e.Offset,
+			SubmittedAt:  e.Time.UnixNano(), UpdatedAt: e.Time.UnixNano(),
 			QueueOffset: e.Offset, QueuedAt: e.Time.UnixNano(),
 			MaxAttempts: p.MaxAttempts, LastOffset: e.Offset,
 		}, nil
@@ -170,7 +174,7 @@ func applyDecoded(j *Job, e eventlog.Event, pl *payload) (*Job, error) {
 			return nil, pl.err
 		}
 		p := &pl.artifact
-		a := Artifact{Name: p.Name, ContentType: p.ContentType, Size: p.Size, SHA256: p.SHA256, Blob: p.Blob, Offset: e.Offset}
+		a := Artifact{Name: p.Name, ContentType: p.ContentType, Size: p.Size, SHA256: bytes.Clone(p.SHA256), Blob: p.Blob, Offset: e.Offset}
 		replaced := false
 		for i := range j.Artifacts {
 			if j.Artifacts[i].Name == p.Name {

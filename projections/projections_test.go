@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"testing"
@@ -198,4 +199,36 @@ func TestVerifyDetectsTamperedState(t *testing.T) {
 	if !errors.As(err, &me) || string(me.Key) != string(jobKey(job)) {
 		t.Fatalf("verify of a tampered store: %v", err)
 	}
+}
+
+// TestSubmittedView checks every field job.submitted sets, in memory and
+// after a restart from the stored view.
+func TestSubmittedView(t *testing.T) {
+	b := setup(t)
+	id := ulid.Make()
+	b.append(t, rec(ulid.Make(), eventlog.JobSubmitted, &eventlog.Submitted{Model: "x", MaxAttempts: 1}))
+	reqSum, bodySum := bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32)
+	off := b.append(t, rec(id, eventlog.JobSubmitted, &eventlog.Submitted{
+		Model: "tiny-a", Kind: eventlog.KindGenerate, Priority: 4, Sync: true, Submitter: "ci",
+		WebhookURL: "http://h/x", IdempotencyKey: "k", RequestSHA256: reqSum, BodySHA256: bodySum, MaxAttempts: 3,
+	}))
+	check := func(j Job) {
+		t.Helper()
+		if j.ID != id || j.Model != "tiny-a" || j.Kind != eventlog.KindGenerate || j.State != Queued || j.Priority != 4 ||
+			!j.Sync || j.Submitter != "ci" || j.WebhookURL != "http://h/x" || j.IdempotencyKey != "k" ||
+			!bytes.Equal(j.RequestSHA256, reqSum) || !bytes.Equal(j.BodySHA256, bodySum) || j.MaxAttempts != 3 ||
+			j.SubmitOffset != off || j.QueueOffset != off || j.LastOffset != off || j.SubmittedAt == 0 || j.QueuedAt != j.SubmittedAt {
+			t.Fatalf("view %+v (offset %d)", j, off)
+		}
+	}
+	j, err := b.p.Job(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(j)
+	b.reopen(t)
+	if j, err = b.p.Job(id); err != nil {
+		t.Fatal(err)
+	}
+	check(j)
 }

@@ -268,3 +268,16 @@ func (s *recordSink) End(id ulid.ULID, _ uint64, msg string) {
 	close(s.endCh)
 	s.endCh = make(chan struct{})
 }
+
+// nextCall waits for the target's next call, failing the test (rather
+// than hanging it) if none comes.
+func (r *rig) nextCall() call {
+	r.t.Helper()
+	select {
+	case c := <-r.target.called:
+		return c
+	case <-time.After(10 * time.Second):
+		r.t.Fatal("the job never reached the target")
+		return call{}
+	}
+}

@@ -164,7 +164,7 @@ func TestCancelRunningJobAbortsTheTargetRequest(t *testing.T) {
 	r := newRig(t, nil)
 	r.target.then(hang)
 	id := r.submit("tiny-a", nil)
-	c := <-r.target.called
+	c := r.nextCall()
 	r.append(eventlog.Record{Job: id, Type: eventlog.CancelRequested, Payload: &eventlog.CancelRequest{}})
 	j := r.await(id)
 	if j.State != projections.Cancelled || !errors.Is(context.Cause(c.ctx), errCancelRequested) {
@@ -176,7 +176,7 @@ func TestCancelQueuedJob(t *testing.T) {
 	r := newRig(t, nil)
 	r.target.then(hang)
 	first := r.submit("tiny-a", nil)
-	<-r.target.called
+	r.nextCall()
 	queued := r.submit("tiny-a", nil)
 	r.append(eventlog.Record{Job: queued, Type: eventlog.CancelRequested, Payload: &eventlog.CancelRequest{}})
 	if j := r.await(queued); j.State != projections.Cancelled || j.Attempts != 0 {
@@ -202,7 +202,7 @@ func TestShutdownInterruptsAndRequeues(t *testing.T) {
 	r := newRig(t, func(c *Config) { c.ShutdownGrace = 0 })
 	r.target.then(hang)
 	async := r.submit("tiny-a", nil)
-	<-r.target.called
+	r.nextCall()
 	if err := r.stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +227,7 @@ func TestShutdownLetsTheRunningJobFinishWithinGrace(t *testing.T) {
 	})
 	id := r.submit("tiny-a", nil)
 	queued := r.submit("tiny-b", nil)
-	<-r.target.called
+	r.nextCall()
 	r.cancel()
 	close(release)
 	if err := r.stop(); err != nil {
@@ -247,7 +247,7 @@ func TestDrainByModelPrefersTheLoadedModel(t *testing.T) {
 	gate := make(chan struct{})
 	r.target.then(func(c call, emit func(string) error) error { <-gate; return ollamaAnswer(c, emit) })
 	first := r.submit("a", nil)
-	<-r.target.called // "a" is loaded and busy; queue b, a, b, a
+	r.nextCall() // "a" is loaded and busy; queue b, a, b, a
 	ids := []ulid.ULID{r.submit("b", nil), r.submit("a", nil), r.submit("b", nil), r.submit("a", nil)}
 	close(gate)
 	r.await(first)
