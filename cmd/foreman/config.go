@@ -13,44 +13,46 @@ import (
 // Config is the daemon's configuration, read from FOREMAN_* variables.
 // docs/configuration.md lists every setting.
 type Config struct {
-	DataDir       string            // FOREMAN_DATA_DIR
-	Listen        string            // FOREMAN_LISTEN
-	OllamaURL     string            // FOREMAN_OLLAMA_URL
-	OllamaToken   string            // FOREMAN_OLLAMA_TOKEN
-	PollInterval  time.Duration     // FOREMAN_POLL_INTERVAL
-	MaxAttempts   int               // FOREMAN_MAX_ATTEMPTS
-	ShutdownGrace time.Duration     // FOREMAN_SHUTDOWN_GRACE
-	Tokens        map[string]string // FOREMAN_TOKEN / FOREMAN_TOKENS: name → token
-	LogLevel      slog.Level        // FOREMAN_LOG_LEVEL
-	EmbedModel    string            // FOREMAN_EMBED_MODEL
-	WebhookSecret string            // FOREMAN_WEBHOOK_SECRET
-	WebhookAllow  map[string]bool   // FOREMAN_WEBHOOK_ALLOW
-	PublicURL     string            // FOREMAN_PUBLIC_URL
-	MaxQueue      int               // FOREMAN_MAX_QUEUE
-	MaxBody       int64             // FOREMAN_MAX_BODY
-	JobTimeout    time.Duration     // FOREMAN_JOB_TIMEOUT
-	MaxSkips      int               // FOREMAN_MAX_SKIPS
-	MaxWait       time.Duration     // FOREMAN_MAX_WAIT
-	JobTTL        time.Duration     // FOREMAN_JOB_TTL
+	DataDir        string            // FOREMAN_DATA_DIR
+	Listen         string            // FOREMAN_LISTEN
+	OllamaURL      string            // FOREMAN_OLLAMA_URL
+	OllamaToken    string            // FOREMAN_OLLAMA_TOKEN
+	PollInterval   time.Duration     // FOREMAN_POLL_INTERVAL
+	MaxAttempts    int               // FOREMAN_MAX_ATTEMPTS
+	ShutdownGrace  time.Duration     // FOREMAN_SHUTDOWN_GRACE
+	Tokens         map[string]string // FOREMAN_TOKEN / FOREMAN_TOKENS: name → token
+	LogLevel       slog.Level        // FOREMAN_LOG_LEVEL
+	EmbedModel     string            // FOREMAN_EMBED_MODEL
+	WebhookSecret  string            // FOREMAN_WEBHOOK_SECRET
+	WebhookAllow   map[string]bool   // FOREMAN_WEBHOOK_ALLOW
+	PublicURL      string            // FOREMAN_PUBLIC_URL
+	MaxQueue       int               // FOREMAN_MAX_QUEUE
+	MaxBody        int64             // FOREMAN_MAX_BODY
+	JobTimeout     time.Duration     // FOREMAN_JOB_TIMEOUT
+	MaxSkips       int               // FOREMAN_MAX_SKIPS
+	MaxWait        time.Duration     // FOREMAN_MAX_WAIT
+	JobTTL         time.Duration     // FOREMAN_JOB_TTL
+	WebhookBackoff []time.Duration   // FOREMAN_WEBHOOK_BACKOFF
 }
 
 // DefaultConfig returns the configuration with every default.
 func DefaultConfig() Config {
 	return Config{
-		DataDir:       "./foreman-data",
-		Listen:        "127.0.0.1:8080",
-		OllamaURL:     "http://127.0.0.1:11434",
-		PollInterval:  30 * time.Second,
-		MaxAttempts:   3,
-		ShutdownGrace: 30 * time.Second,
-		Tokens:        map[string]string{},
-		LogLevel:      slog.LevelInfo,
-		WebhookAllow:  map[string]bool{},
-		MaxQueue:      1000,
-		MaxBody:       32 << 20,
-		MaxSkips:      8,
-		MaxWait:       10 * time.Minute,
-		JobTTL:        24 * time.Hour,
+		DataDir:        "./foreman-data",
+		Listen:         "127.0.0.1:8080",
+		OllamaURL:      "http://127.0.0.1:11434",
+		PollInterval:   30 * time.Second,
+		MaxAttempts:    3,
+		ShutdownGrace:  30 * time.Second,
+		Tokens:         map[string]string{},
+		LogLevel:       slog.LevelInfo,
+		WebhookAllow:   map[string]bool{},
+		MaxQueue:       1000,
+		MaxBody:        32 << 20,
+		MaxSkips:       8,
+		MaxWait:        10 * time.Minute,
+		JobTTL:         24 * time.Hour,
+		WebhookBackoff: []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second},
 	}
 }
 
@@ -108,6 +110,16 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 				return c, &ConfigError{d.name, v, "not an integer"}
 			}
 			*d.dst = n
+		}
+	}
+	if v := getenv("FOREMAN_WEBHOOK_BACKOFF"); v != "" {
+		c.WebhookBackoff = nil
+		for _, part := range strings.Split(v, ",") {
+			d, err := time.ParseDuration(strings.TrimSpace(part))
+			if err != nil || d <= 0 {
+				return c, &ConfigError{"FOREMAN_WEBHOOK_BACKOFF", v, "want positive durations separated by commas (e.g. 1s,2s,4s,8s,16s)"}
+			}
+			c.WebhookBackoff = append(c.WebhookBackoff, d)
 		}
 	}
 	if v := getenv("FOREMAN_MAX_BODY"); v != "" {

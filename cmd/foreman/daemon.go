@@ -109,7 +109,8 @@ func (d *Daemon) wire() error {
 		WebhookAllow: cfg.WebhookAllow, PublicURL: cfg.PublicURL, Metrics: d.metrics.Handler(),
 		Logger: d.logger.With("part", "api"),
 	})
-	d.webhooks, err = webhook.New(webhook.Config{Log: d.log, Render: srv, Secret: cfg.WebhookSecret, Logger: d.logger.With("part", "webhooks")})
+	d.webhooks, err = webhook.New(webhook.Config{Log: d.log, Render: srv, Secret: cfg.WebhookSecret,
+		Backoff: cfg.WebhookBackoff, Logger: d.logger.With("part", "webhooks")})
 	if err != nil {
 		return err
 	}
