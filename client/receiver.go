@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"io"
@@ -68,15 +69,26 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 		}
 	}
 	r.heard.Store(true)
+	// Answer before waking the waiter, which may close the receiver: the
+	// daemon must see its 204, not a cut connection it would retry.
+	w.WriteHeader(http.StatusNoContent)
+	_ = http.NewResponseController(w).Flush()
 	select {
 	case r.notify <- struct{}{}:
 	default:
 	}
-	w.WriteHeader(http.StatusNoContent)
 }
 
-// Close stops the server and waits for its goroutine.
+// receiverDrain bounds how long Close lets deliveries in progress finish.
+const receiverDrain = 2 * time.Second
+
+// Close stops the server, letting deliveries in progress finish their
+// answer, and waits for its goroutine.
 func (r *receiver) Close() {
-	r.srv.Close() // closes the listener and any open connection
+	ctx, cancel := context.WithTimeout(context.Background(), receiverDrain)
+	defer cancel()
+	if r.srv.Shutdown(ctx) != nil {
+		r.srv.Close()
+	}
 	r.wg.Wait()
 }
