@@ -11,7 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/oklog/ulid/v2"
 
 	"github.com/foreman-dev/foreman/eventlog"
@@ -47,18 +46,7 @@ func (n *notifyLog) Append(ctx context.Context, recs ...eventlog.Record) ([]even
 // all the inputs of a run (the fuzz function runs them one at a time).
 func setupFuzz(f *testing.F) (*notifyLog, *projections.Projections, *Server) {
 	f.Helper()
-	l, err := eventlog.Open(eventlog.Config{Dir: "d", FS: vfs.NewMem()})
-	if err != nil {
-		f.Fatal(err)
-	}
-	p, err := projections.Open(context.Background(), l, l)
-	if err != nil {
-		f.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { p.Run(ctx); close(done) }()
-	f.Cleanup(func() { cancel(); <-done; l.Close() })
+	l, p := openStore(f)
 	nl := &notifyLog{Log: l, appended: make(chan struct{}, 1)}
 	srv := New(Config{Log: nl, Jobs: p, MaxBody: fuzzMaxBody,
 		Inventory: &fakeInventory{models: map[string]bool{"tiny-a": true, "tiny-b": true}}})

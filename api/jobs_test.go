@@ -39,20 +39,28 @@ type testBundle struct {
 	srv  *Server
 }
 
-func setupJobs(t *testing.T, mod func(*Config)) *testBundle {
-	t.Helper()
+// openStore is an in-memory log with projections following it until the
+// test ends.
+func openStore(tb testing.TB) (*eventlog.Log, *projections.Projections) {
+	tb.Helper()
 	l, err := eventlog.Open(eventlog.Config{Dir: "d", FS: vfs.NewMem()})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	p, err := projections.Open(context.Background(), l, l)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { p.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done; l.Close() })
+	tb.Cleanup(func() { cancel(); <-done; l.Close() })
+	return l, p
+}
+
+func setupJobs(t *testing.T, mod func(*Config)) *testBundle {
+	t.Helper()
+	l, p := openStore(t)
 	cfg := Config{Log: l, Jobs: p, Inventory: &fakeInventory{models: map[string]bool{"tiny-a": true, "tiny-b": true}}}
 	if mod != nil {
 		mod(&cfg)

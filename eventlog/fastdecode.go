@@ -292,7 +292,10 @@ func decodeEnvelopeFast(body []byte) (env envelope, ok bool) {
 }
 
 // decodePayloadFast decodes the payloads projections read on every event
-// as msgpack.Unmarshal would; !ok leaves v as it was.
+// as msgpack.Unmarshal would; !ok leaves v as it was. The cases repeat
+// their copy-then-commit steps on purpose: a generic helper taking a
+// closure over the copy cost a tenth of the rebuild rate (measured with
+// cmd/foreman-bench).
 func decodePayloadFast(b []byte, v any) bool {
 	switch p := v.(type) {
 	case *Submitted:
