@@ -8,6 +8,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/foreman-dev/foreman/api/webhook"
+	"github.com/foreman-dev/foreman/worker/target"
 )
 
 // Config is the daemon's configuration, read from FOREMAN_* variables.
@@ -80,6 +83,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	str("FOREMAN_EMBED_MODEL", &c.EmbedModel)
 	str("FOREMAN_WEBHOOK_SECRET", &c.WebhookSecret)
 	str("FOREMAN_PUBLIC_URL", &c.PublicURL)
+	if u, err := parseOllamaURL(c.OllamaURL); err == nil {
+		c.OllamaURL = u // Validate names a bad one
+	}
 	if v := getenv("FOREMAN_WEBHOOK_ALLOW"); v != "" {
 		for _, h := range strings.Split(v, ",") {
 			if h = strings.TrimSpace(h); h != "" {
@@ -157,9 +163,14 @@ func (c Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		return &ConfigError{"FOREMAN_LISTEN", c.Listen, "want host:port"}
 	}
-	u, err := url.Parse(c.OllamaURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return &ConfigError{"FOREMAN_OLLAMA_URL", c.OllamaURL, "want an absolute http(s) URL"}
+	if _, err := parseOllamaURL(c.OllamaURL); err != nil {
+		return &ConfigError{"FOREMAN_OLLAMA_URL", c.OllamaURL, err.Error()}
+	}
+	if err := (&target.Config{URL: c.OllamaURL, Token: c.OllamaToken}).Validate(); err != nil {
+		return &ConfigError{"FOREMAN_OLLAMA_URL", c.OllamaURL, err.Error()}
+	}
+	if _, err := webhook.Key(c.WebhookSecret); err != nil {
+		return &ConfigError{"FOREMAN_WEBHOOK_SECRET", "(redacted)", err.Error()}
 	}
 	if c.PollInterval <= 0 {
 		return &ConfigError{"FOREMAN_POLL_INTERVAL", c.PollInterval.String(), "must be positive"}

@@ -28,6 +28,11 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(c.m.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	var environ []string
+	if c.m.Environ != nil {
+		environ = c.m.Environ()
+	}
+	logSettings(logger, cfg, c.m.Getenv, environ)
 	d, err := OpenDaemon(ctx, cfg, logger)
 	if err != nil {
 		return err

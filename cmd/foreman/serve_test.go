@@ -39,7 +39,14 @@ func (s *syncBuffer) String() string {
 
 func testMain(env map[string]string) (*Main, *syncBuffer) {
 	out := &syncBuffer{}
-	return &Main{Stdin: strings.NewReader(""), Stdout: out, Stderr: out, Getenv: func(k string) string { return env[k] }}, out
+	environ := func() []string {
+		var kv []string
+		for k, v := range env {
+			kv = append(kv, k+"="+v)
+		}
+		return kv
+	}
+	return &Main{Stdin: strings.NewReader(""), Stdout: out, Stderr: out, Getenv: func(k string) string { return env[k] }, Environ: environ}, out
 }
 
 // startServe runs `foreman serve` in process and returns its address and a

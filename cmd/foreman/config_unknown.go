@@ -1,0 +1,80 @@
+package main
+
+import (
+	"strings"
+)
+
+// clientSettings are FOREMAN_* variables read by the client commands, not
+// by the daemon; they are not misspellings when set in its environment.
+var clientSettings = []string{"FOREMAN_URL"}
+
+// knownSettings lists every FOREMAN_* variable foreman reads. The daemon's
+// are collected by running LoadConfig against an empty environment, so a
+// new setting is known the moment LoadConfig reads it.
+func knownSettings() []string {
+	seen := map[string]bool{}
+	known := append([]string(nil), clientSettings...)
+	LoadConfig(func(k string) string {
+		if !seen[k] {
+			seen[k] = true
+			known = append(known, k)
+		}
+		return ""
+	})
+	return known
+}
+
+// unknownSetting is a FOREMAN_* variable nothing reads, with the known one
+// it most resembles ("" when none is close).
+type unknownSetting struct {
+	Name, Closest string
+}
+
+// unknownSettings returns the FOREMAN_* variables of environ (KEY=VALUE
+// entries, as os.Environ) that foreman does not read: most likely a
+// misspelt setting, which would otherwise be silently ignored.
+func unknownSettings(environ []string) []unknownSetting {
+	known := knownSettings()
+	isKnown := map[string]bool{}
+	for _, k := range known {
+		isKnown[k] = true
+	}
+	var out []unknownSetting
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, "FOREMAN_") || isKnown[name] {
+			continue
+		}
+		u := unknownSetting{Name: name}
+		best := len(name)/2 + 1 // beyond half the name changed, it is no typo
+		for _, k := range known {
+			if d := editDistance(name, k); d < best {
+				best, u.Closest = d, k
+			}
+		}
+		out = append(out, u)
+	}
+	return out
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes
+// (setting names are ASCII).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
