@@ -26,7 +26,7 @@ type jobFields struct {
 
 // splitJobBody separates foreman's fields from the Ollama request.
 func splitJobBody(body []byte) (jobFields, []byte, error) {
-	f := jobFields{Kind: eventlog.KindChat}
+	var f jobFields
 	if len(bytes.TrimSpace(body)) == 0 {
 		return f, nil, &requestError{http.StatusBadRequest, "missing request body"}
 	}
@@ -51,7 +51,7 @@ func splitJobBody(body []byte) (jobFields, []byte, error) {
 	if err := field("kind", &f.Kind); err != nil {
 		return f, nil, err
 	}
-	if f.Kind != eventlog.KindChat && f.Kind != eventlog.KindGenerate {
+	if f.Kind != "" && f.Kind != eventlog.KindChat && f.Kind != eventlog.KindGenerate {
 		return f, nil, &requestError{http.StatusBadRequest, fmt.Sprintf(`field "kind": want "chat" or "generate", got %q`, f.Kind)}
 	}
 	if err := field("state_webhook_url", &f.WebhookURL); err != nil {
@@ -60,6 +60,11 @@ func splitJobBody(body []byte) (jobFields, []byte, error) {
 	if err := field("priority", &f.Priority); err != nil {
 		return f, nil, err
 	}
+	kind, err := inferKind(f.Kind, m)
+	if err != nil {
+		return f, nil, err
+	}
+	f.Kind = kind
 	req, err := json.Marshal(m)
 	return f, req, err
 }

@@ -146,12 +146,12 @@ func TestSubmitRefusals(t *testing.T) {
 		{"generate without model", `{"kind":"generate","prompt":"x"}`, 404, "model '' not found"},
 		{"invalid model name", `{"model":"bad name!!","messages":[]}`, 400, "model is required"},
 		{"generate invalid model name", `{"kind":"generate","model":"bad name!!"}`, 404, "model 'bad name!!' not found"},
-		{"unknown model", `{"model":"nope"}`, 404, "model 'nope' not found"},
+		{"unknown model", `{"model":"nope","messages":[]}`, 404, "model 'nope' not found"},
 		{"bad kind", `{"model":"tiny-a","kind":"embed"}`, 400, `"kind"`},
 		{"bad priority", `{"model":"tiny-a","priority":"high"}`, 400, `"priority"`},
 		{"bad field type", `{"model":"tiny-a","messages":"hi"}`, 400, "cannot unmarshal"},
-		{"relative webhook", `{"model":"tiny-a","state_webhook_url":"/x"}`, 400, "state_webhook_url"},
-		{"webhook not allowed", `{"model":"tiny-a","state_webhook_url":"http://169.254.169.254/x"}`, 400, "FOREMAN_WEBHOOK_ALLOW"},
+		{"relative webhook", `{"model":"tiny-a","messages":[],"state_webhook_url":"/x"}`, 400, "state_webhook_url"},
+		{"webhook not allowed", `{"model":"tiny-a","messages":[],"state_webhook_url":"http://169.254.169.254/x"}`, 400, "FOREMAN_WEBHOOK_ALLOW"},
 		{"too large", `{"model":"tiny-a","prompt":"` + strings.Repeat("x", 2000) + `"}`, 413, "FOREMAN_MAX_BODY"},
 	} {
 		w := b.do(t, "POST", "/jobs", tc.body)
@@ -170,7 +170,7 @@ func TestIdempotencyKey(t *testing.T) {
 	if again := b.submit(t, chatBody, "Idempotency-Key", "k1"); again != a {
 		t.Fatalf("same key and body: %s, want %s", again, a)
 	}
-	if w := b.do(t, "POST", "/jobs", `{"model":"tiny-b"}`, "Idempotency-Key", "k1"); w.Code != 409 {
+	if w := b.do(t, "POST", "/jobs", `{"model":"tiny-b","messages":[]}`, "Idempotency-Key", "k1"); w.Code != 409 {
 		t.Fatalf("same key, other body: %d %s", w.Code, w.Body.String())
 	}
 	if other := b.submit(t, chatBody, "Idempotency-Key", "k2"); other == a {
