@@ -1,119 +1,101 @@
 package api
 
 import (
-	"cmp"
+	"math"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/oklog/ulid/v2"
-
 	"github.com/foreman-dev/foreman/projections"
 )
 
-// The queue forecast: an approximation of when each queued job will start
-// and finish, for GET /jobs/{id} (position, eta) and for Retry-After. It
-// walks the queue in the order the scheduler would pick (Scheduler.Peek,
-// asked again after each simulated run with that run's model loaded and the
-// clock moved on), starting when the running job is expected to end: its
-// estimated run time minus what it has already run (never below zero). Each
-// job then takes its model's learned run time (runtimes.go), plus SwapCost
-// when the model differs from the one before. Without a Scheduler the order
-// is priority, then age. Jobs waiting out a retry delay join when it ends.
-// Skip counts and jobs submitted later are not foreseen: it is an estimate.
+// ETA confidence (JobView.ETAConfidence).
+const (
+	// ConfidenceNormal: every run ahead is within its estimate.
+	ConfidenceNormal = "normal"
+	// ConfidenceLow: the running job has overrun its estimate, so when it
+	// ends, and so everything behind it, is a guess.
+	ConfidenceLow = "low"
+)
 
-// maxSimulated bounds the Peek-driven walk (quadratic); past it, the rest
-// of a long queue follows in priority-then-age order.
-const maxSimulated = 1000
-
-// slot is one queued job's forecast.
-type slot struct {
-	id         ulid.ULID
-	start, end time.Time
+// runLeft is what the forecast expects of the running job.
+type runLeft struct {
+	left    time.Duration // until it ends (0 when nothing runs)
+	overrun bool
 }
 
-// forecast is the walk's outcome.
-type forecast struct {
-	running  int       // jobs working now
-	runEnd   time.Time // when the running job should end (now if none)
-	rt       RunTimes
-	slots    []slot // queued jobs, in the order they should start
-	position map[ulid.ULID]int
+// runningLeft is how long the running job (if any) should still run.
+func (s *Server) runningLeft(q *projections.Queue, rt RunTimes, now time.Time) runLeft {
+	var out runLeft
+	for _, w := range q.Working() {
+		left, over := s.remaining(rt.Of(w.Model), now.Sub(projections.Time(w.StartedAt)))
+		out.left += left
+		out.overrun = out.overrun || over
+	}
+	return out
 }
 
-// forecast walks the queue of active jobs as of now, until the job until
-// has its slot or need slots are known (zero values: the whole queue).
-func (s *Server) forecast(active []projections.Job, now time.Time, until ulid.ULID, need int) forecast {
-	fc := forecast{rt: s.runTimes(), runEnd: now, position: map[ulid.ULID]int{}}
-	var loaded []string
-	var queued []projections.Job
-	for _, j := range active {
-		switch {
-		case j.State == projections.Working:
-			fc.running++
-			fc.runEnd = fc.runEnd.Add(remaining(fc.rt.Of(j.Model), now.Sub(projections.Time(j.StartedAt))))
-			loaded = []string{j.Model}
-		case j.State == projections.Queued && !j.CancelRequested:
-			queued = append(queued, j)
-		}
+// remaining is what is left of a run estimated at est after elapsed. Past
+// its estimate the end of a run is unknown; a run that has overrun tends
+// to go on about as long as it has run so far, so that is the guess,
+// though never past the job timeout, when the worker cuts it. It is never
+// zero: an overrunning job still holds the worker.
+func (s *Server) remaining(est, elapsed time.Duration) (time.Duration, bool) {
+	if elapsed < est {
+		return est - elapsed, false
 	}
-	if fc.running == 0 && s.cfg.Inventory != nil {
-		for _, m := range s.cfg.Inventory.Running() {
-			loaded = append(loaded, m.Name)
-		}
+	left := max(elapsed, time.Second)
+	if t := s.cfg.JobTimeout; t > 0 {
+		left = min(left, max(t-elapsed, time.Second))
 	}
-	t := fc.runEnd
-	for len(queued) > 0 {
-		i := s.nextPick(queued, loaded, t, len(fc.slots) < maxSimulated)
-		if i < 0 { // all wait out a retry delay: move on to the first
-			t = projections.Time(slices.MinFunc(queued, byRetryAt).RetryAt)
-			continue
-		}
-		j := queued[i]
-		queued = slices.Delete(queued, i, i+1)
-		start, end := t, t.Add(fc.rt.Of(j.Model))
-		if s.cfg.SwapCost > 0 && !isLoaded(loaded, j.Model) {
-			end = end.Add(s.cfg.SwapCost)
-		}
-		fc.slots = append(fc.slots, slot{id: j.ID, start: start, end: end})
-		fc.position[j.ID] = fc.running + len(fc.slots)
-		t, loaded = end, []string{j.Model}
-		if j.ID == until || len(fc.slots) == need {
-			break
-		}
-	}
-	return fc
+	return left, true
 }
 
-// remaining is what is left of an estimated run after elapsed.
-func remaining(est, elapsed time.Duration) time.Duration {
-	return max(est-elapsed, 0)
+// seconds rounds d up to whole seconds, at least 1.
+func seconds(d time.Duration) int {
+	return max(1, int(math.Ceil(d.Seconds())))
 }
 
-// nextPick returns the index in queued of the job that would start at t,
-// or -1 when every job waits for a later retry time.
-func (s *Server) nextPick(queued []projections.Job, loaded []string, t time.Time, simulate bool) int {
-	if s.cfg.Scheduler != nil && simulate {
-		if p, ok := s.cfg.Scheduler.Peek(queued, loaded, t); ok {
-			if i := slices.IndexFunc(queued, func(j projections.Job) bool { return j.ID == p.ID }); i >= 0 {
-				return i
-			}
+// estimate fills in a queued or working job's position and ETA, from the
+// shared forecast in O(1).
+func (s *Server) estimate(v *JobView, j projections.Job) {
+	if j.State != projections.Queued && j.State != projections.Working {
+		return
+	}
+	now := s.cfg.Now()
+	rt := s.runTimes()
+	q := s.cfg.Jobs.Queue()
+	run := s.runningLeft(q, rt, now)
+	var end time.Time
+	switch {
+	case j.State == projections.Working:
+		left, over := s.remaining(rt.Of(j.Model), now.Sub(projections.Time(j.StartedAt)))
+		end, run.overrun = now.Add(left), over
+	case j.CancelRequested:
+		return
+	default:
+		fc := s.forecast()
+		running := len(q.Working())
+		if sl, i, ok := fc.of(j.ID); ok {
+			end = now.Add(run.left + sl.end)
+			pos := running + i + 1
+			v.Position = &pos
+		} else {
+			// Submitted after the forecast was made: behind what it knew,
+			// until the next walk places it.
+			end = now.Add(run.left + fc.tail() + rt.Of(j.Model))
+			pos := running + q.Len()
+			v.Position = &pos
 		}
 	}
-	best := -1
-	for i, j := range queued {
-		if projections.Time(j.RetryAt).After(t) {
-			continue
-		}
-		if best < 0 || j.Priority > queued[best].Priority ||
-			(j.Priority == queued[best].Priority && j.QueueOffset < queued[best].QueueOffset) {
-			best = i
-		}
+	end = end.UTC()
+	secs := int64(math.Ceil(max(end.Sub(now), 0).Seconds()))
+	conf := ConfidenceNormal
+	if run.overrun {
+		conf = ConfidenceLow
 	}
-	return best
+	v.ETA, v.ETASeconds, v.ETAConfidence = &end, &secs, conf
 }
-
-func byRetryAt(a, b projections.Job) int { return cmp.Compare(a.RetryAt, b.RetryAt) }
 
 // isLoaded matches a job's model against the loaded names, which the
 // target reports with a tag ("m" is "m:latest").
@@ -125,22 +107,4 @@ func isLoaded(loaded []string, model string) bool {
 		return m
 	}
 	return slices.ContainsFunc(loaded, func(m string) bool { return norm(m) == norm(model) })
-}
-
-// of returns a queued job's slot.
-func (fc forecast) of(id ulid.ULID) (slot, int, bool) {
-	pos, ok := fc.position[id]
-	if !ok {
-		return slot{}, 0, false
-	}
-	return fc.slots[pos-fc.running-1], pos, true
-}
-
-// untilStarted is how long until n more queued jobs have started (left
-// the queue); 0 for n ≤ 0.
-func (fc forecast) untilStarted(n int, now time.Time) time.Duration {
-	if n <= 0 || len(fc.slots) == 0 {
-		return 0
-	}
-	return max(fc.slots[min(n, len(fc.slots))-1].start.Sub(now), 0)
 }

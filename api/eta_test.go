@@ -3,8 +3,10 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,51 +19,77 @@ import (
 // fakeJobs is a fixed read side, so that job times, and so estimates, are
 // exact (the log stamps events with the wall clock).
 type fakeJobs struct {
-	active, done []projections.Job
-	lists        int
+	mu     sync.Mutex // the forecast walks on a goroutine of its own
+	active []projections.Job
+	done   []projections.Run
+	lists  int // reads of the runs
+	q      *projections.Queue
+	qOf    []projections.Job // the active jobs q was made of
 }
 
 func (f *fakeJobs) Job(id ulid.ULID) (projections.Job, error) {
-	for _, j := range append(slices.Clone(f.active), f.done...) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, j := range f.active {
 		if j.ID == id {
 			return j, nil
 		}
 	}
 	return projections.Job{}, projections.ErrNotFound
 }
-func (f *fakeJobs) Active() []projections.Job             { return slices.Clone(f.active) }
+
+// Queue indexes the active jobs, anew when a test changed them.
+func (f *fakeJobs) Queue() *projections.Queue {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.q == nil || !slices.EqualFunc(f.qOf, f.active, func(a, b projections.Job) bool { return reflect.DeepEqual(a, b) }) {
+		f.q, f.qOf = projections.NewQueue(f.active...), slices.Clone(f.active)
+	}
+	return f.q
+}
+func (f *fakeJobs) Runs() []projections.Run {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lists++
+	return slices.Clone(f.done)
+}
+
+func (f *fakeJobs) reads() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.lists
+}
 func (f *fakeJobs) WaitFor(context.Context, uint64) error { return nil }
 func (f *fakeJobs) Idempotent(string, string) (ulid.ULID, bool, error) {
 	return ulid.ULID{}, false, nil
 }
-func (f *fakeJobs) List(flt projections.Filter) ([]projections.Job, ulid.ULID, error) {
-	f.lists++
-	var out []projections.Job
-	for _, j := range f.done {
-		if flt.State == "" || j.State == flt.State {
-			out = append(out, j)
-		}
-	}
-	return out, ulid.ULID{}, nil
+func (f *fakeJobs) List(projections.Filter) ([]projections.Job, ulid.ULID, error) {
+	return nil, ulid.ULID{}, nil
 }
 
 // preferLoaded picks a job of a loaded model first, else the oldest: the
 // shape of the worker's scheduler.
 type preferLoaded struct{ calls []string }
 
-func (p *preferLoaded) Peek(active []projections.Job, loaded []string, now time.Time) (projections.Job, bool) {
+func (p *preferLoaded) Fork() Picker { return p }
+func (p *preferLoaded) Peek(r projections.Ready, loaded []string, now time.Time) (projections.Entry, bool) {
+	return p.Choose(r, loaded, now)
+}
+func (p *preferLoaded) Choose(r projections.Ready, loaded []string, now time.Time) (projections.Entry, bool) {
 	p.calls = append(p.calls, strings.Join(loaded, ",")+"@"+now.Format("15:04:05"))
-	for _, j := range active {
-		if slices.Contains(loaded, j.Model) && !projections.Time(j.RetryAt).After(now) {
-			return j, true
+	var pick projections.Entry
+	found := false
+	r.Walk(func(e projections.Entry) bool {
+		if slices.Contains(loaded, e.Model) {
+			pick, found = e, true
+			return false
 		}
+		return true
+	})
+	if found {
+		return pick, true
 	}
-	for _, j := range active {
-		if !projections.Time(j.RetryAt).After(now) {
-			return j, true
-		}
-	}
-	return projections.Job{}, false
+	return r.Oldest()
 }
 
 type etaBundle struct {
@@ -84,7 +112,7 @@ func setupETA(t *testing.T, mod func(*Config)) *etaBundle {
 	b.q1, b.q2, b.q3 = q("a", 0, 10), q("b", 5, 11), q("a", 0, 12)
 	b.jobs = &fakeJobs{
 		active: []projections.Job{b.working, b.q1, b.q2, b.q3},
-		done:   []projections.Job{ran("a", 0, 10*time.Second), ran("b", time.Second, 20*time.Second)},
+		done:   []projections.Run{ran("a", 0, 10*time.Second), ran("b", time.Second, 20*time.Second)},
 	}
 	cfg := Config{Jobs: b.jobs, Now: func() time.Time { return b.now },
 		Inventory: &fakeInventory{models: map[string]bool{"tiny-a": true}}}
@@ -123,14 +151,37 @@ func TestETAWalksThePriorityOrder(t *testing.T) {
 	checkETA(t, "q1", b.view(t, b.q1), 3, b.now, 36)
 	checkETA(t, "q3", b.view(t, b.q3), 4, b.now, 46)
 	checkETA(t, "working", b.view(t, b.working), 0, b.now, 6)
-	if b.jobs.lists != 1 {
-		t.Fatalf("estimates re-read %d times within %v", b.jobs.lists, runTimeTTL)
+	if b.jobs.reads() != 1 {
+		t.Fatalf("estimates re-read %d times within %v", b.jobs.reads(), runTimeTTL)
 	}
-	b.now = b.now.Add(30 * time.Second) // overdue: the running job counts as ending now
-	checkETA(t, "q2 later", b.view(t, b.q2), 2, b.now, 20)
-	if b.jobs.lists != 2 {
-		t.Fatalf("estimates not re-read after %v: %d reads", runTimeTTL, b.jobs.lists)
+	if v := b.view(t, b.q2); v.ETAConfidence != ConfidenceNormal {
+		t.Fatalf("within its estimate: confidence %q", v.ETAConfidence)
 	}
+	// Overdue: the running job (10s estimated) has run 34s. It is taken to
+	// go on as long again, so q2 moves to 34+20s, and the ETA says it is a
+	// guess.
+	b.now = b.now.Add(30 * time.Second)
+	v := b.view(t, b.q2)
+	checkETA(t, "q2 later", v, 2, b.now, 54)
+	if v.ETAConfidence != ConfidenceLow {
+		t.Fatalf("overrun: confidence %q", v.ETAConfidence)
+	}
+	if b.jobs.reads() < 2 {
+		t.Fatalf("estimates not re-read after %v: %d reads", runTimeTTL, b.jobs.reads())
+	}
+}
+
+// TestETAOverrunEndsByTheTimeout: an overrunning job ends by the job
+// timeout at the latest, so what is behind it starts by then.
+func TestETAOverrunEndsByTheTimeout(t *testing.T) {
+	b := setupETA(t, func(c *Config) { c.JobTimeout = 40 * time.Second })
+	b.now = b.now.Add(30 * time.Second) // 34s into a 10s estimate: 6s until the cut
+	v := b.view(t, b.q2)
+	checkETA(t, "q2", v, 2, b.now, 26)
+	if v.ETAConfidence != ConfidenceLow {
+		t.Fatalf("confidence %q", v.ETAConfidence)
+	}
+	checkETA(t, "working", b.view(t, b.working), 0, b.now, 6)
 }
 
 func TestETAFollowsTheScheduler(t *testing.T) {
@@ -139,10 +190,10 @@ func TestETAFollowsTheScheduler(t *testing.T) {
 	// a stays loaded: q1 to 16s, q3 to 26s, then the swap to b: 26+20+5.
 	checkETA(t, "q1", b.view(t, b.q1), 2, b.now, 16)
 	checkETA(t, "q3", b.view(t, b.q3), 3, b.now, 26)
-	sched.calls = nil
 	checkETA(t, "q2", b.view(t, b.q2), 4, b.now, 51)
-	if want := []string{"a@13:00:06", "a@13:00:16", "a@13:00:26"}; !slices.Equal(sched.calls, want) {
-		t.Fatalf("peeks %v, want %v", sched.calls, want)
+	// One walk, shared by the three reads: a pick at each simulated end.
+	if want := []string{"a@13:00:06", "a@13:00:16", "a@13:00:26", "b@13:00:51"}; !slices.Equal(sched.calls, want) {
+		t.Fatalf("picks %v, want %v", sched.calls, want)
 	}
 }
 

@@ -60,7 +60,10 @@ type JobView struct {
 	// ETASeconds the seconds until then, rounded up (docs/api.md, eta.go).
 	ETA        *time.Time `json:"eta,omitempty"`
 	ETASeconds *int64     `json:"eta_seconds,omitempty"`
-	Offset     uint64     `json:"offset"`
+	// ETAConfidence is "normal", or "low" when the running job has overrun
+	// its estimate and so the ETA is a guess (eta.go).
+	ETAConfidence string `json:"eta_confidence,omitempty"`
+	Offset        uint64 `json:"offset"`
 }
 
 // ArtifactView is one artifact: inline (data, base64) up to 256 KiB, by

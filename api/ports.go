@@ -39,15 +39,28 @@ type Log interface {
 // Jobs is the read side: the projections.
 type Jobs interface {
 	Job(id ulid.ULID) (projections.Job, error)
-	Active() []projections.Job
+	// Queue is the queue projection: counts, depths and the ready jobs
+	// indexed, so that nothing on a request path walks the queue.
+	Queue() *projections.Queue
+	// Runs are the last finished runs, for run-time estimates.
+	Runs() []projections.Run
 	WaitFor(ctx context.Context, off uint64) error
 	Idempotent(submitter, key string) (ulid.ULID, bool, error)
 	List(f projections.Filter) ([]projections.Job, ulid.ULID, error)
 }
 
+// Picker chooses the next job from the ready ones, remembering its picks
+// as the worker's scheduler does (worker.Scheduler.Choose).
+type Picker interface {
+	Choose(r projections.Ready, loaded []string, now time.Time) (projections.Entry, bool)
+}
+
 // Scheduler tells what the worker would run next (worker.Scheduler).
 type Scheduler interface {
-	Peek(active []projections.Job, loaded []string, now time.Time) (projections.Job, bool)
+	// Peek is what the worker would pick now.
+	Peek(r projections.Ready, loaded []string, now time.Time) (projections.Entry, bool)
+	// Fork is a copy of the scheduler for the forecast to simulate on.
+	Fork() Picker
 }
 
 // EventSource is the log read in order and tailed (eventlog.Log): GET

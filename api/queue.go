@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/julienschmidt/httprouter"
 
@@ -25,35 +24,38 @@ type QueueDepth struct {
 	Queued   int    `json:"queued"`
 }
 
+// queue serves GET /queue from the queue projection's counts and index:
+// O(models × priorities + log n), whatever the depth.
 func (s *Server) queue(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
-	active := s.cfg.Jobs.Active()
-	v := QueueView{Loaded: []string{}, Depth: []QueueDepth{}}
+	q := s.cfg.Jobs.Queue()
+	v := QueueView{Loaded: []string{}, Depth: []QueueDepth{}, Waiting: q.Len()}
 	for _, m := range s.cfg.Inventory.Running() {
 		v.Loaded = append(v.Loaded, m.Name)
 	}
-	idx := map[[2]any]int{}
-	for _, j := range active {
-		switch j.State {
-		case projections.Working:
-			sm := summary(j)
-			v.Running = &sm
-		case projections.Queued:
-			v.Waiting++
-			k := [2]any{j.Model, j.Priority}
-			i, ok := idx[k]
-			if !ok {
-				i = len(v.Depth)
-				idx[k] = i
-				v.Depth = append(v.Depth, QueueDepth{Model: j.Model, Priority: j.Priority})
-			}
-			v.Depth[i].Queued++
-		}
+	for _, d := range q.Depths() {
+		v.Depth = append(v.Depth, QueueDepth{Model: d.Model, Priority: d.Priority, Queued: d.Queued})
+	}
+	if w := q.Working(); len(w) > 0 {
+		v.Running = s.summaryOf(w[len(w)-1])
 	}
 	if s.cfg.Scheduler != nil && v.Running == nil {
-		if next, ok := s.cfg.Scheduler.Peek(active, v.Loaded, time.Now()); ok {
-			sm := summary(next)
-			v.Next = &sm
+		var next projections.Entry
+		var ok bool
+		now := s.cfg.Now()
+		q.Ready(now, func(rd projections.Ready) { next, ok = s.cfg.Scheduler.Peek(rd, v.Loaded, now) })
+		if ok {
+			v.Next = s.summaryOf(next)
 		}
 	}
 	writeJSON(w, http.StatusOK, v)
+}
+
+// summaryOf is the summary of a queue entry's job (nil when it is gone).
+func (s *Server) summaryOf(e projections.Entry) *JobSummary {
+	j, err := s.cfg.Jobs.Job(e.ID)
+	if err != nil {
+		return nil
+	}
+	sm := summary(j)
+	return &sm
 }

@@ -9,14 +9,12 @@ import (
 	"github.com/foreman-dev/foreman/projections"
 )
 
-// Run-time estimates come from the jobs that finished recently: a job's run
-// is FinishedAt - StartedAt of its last attempt, which includes the model
+// Run-time estimates come from the jobs that finished recently
+// (projections.Runs, the last projections.RunsKept): a job's run is
+// FinishedAt - StartedAt of its last attempt, which includes the model
 // load when the target had to swap. They are derived from the projections
 // only (no state of their own), so they survive a restart and agree with
 // the log.
-
-// RunTimeWindow is how many recently finished jobs the estimates learn from.
-const RunTimeWindow = 200
 
 // runTimeAlpha weighs each newer run in the exponentially weighted mean:
 // recent runs count more, so the estimate follows a model that got slower.
@@ -37,12 +35,12 @@ type RunTimes struct {
 	Default time.Duration
 }
 
-// LearnRunTimes computes the estimates from finished jobs (any order;
-// those without both times are skipped), oldest finish first so that the
-// newest runs weigh most.
-func LearnRunTimes(finished []projections.Job, def time.Duration) RunTimes {
-	js := slices.Clone(finished)
-	slices.SortFunc(js, func(a, b projections.Job) int { return cmp.Compare(a.FinishedAt, b.FinishedAt) })
+// LearnRunTimes computes the estimates from finished runs, oldest finish
+// first so that the newest runs weigh most (any order is sorted; runs
+// without both times are skipped).
+func LearnRunTimes(finished []projections.Run, def time.Duration) RunTimes {
+	rs := slices.Clone(finished)
+	slices.SortStableFunc(rs, func(a, b projections.Run) int { return cmp.Compare(a.FinishedAt, b.FinishedAt) })
 	rt := RunTimes{PerModel: map[string]time.Duration{}, Default: def}
 	ewma := func(prev time.Duration, seen bool, d time.Duration) time.Duration {
 		if !seen {
@@ -51,7 +49,7 @@ func LearnRunTimes(finished []projections.Job, def time.Duration) RunTimes {
 		return prev + time.Duration(runTimeAlpha*float64(d-prev))
 	}
 	seenAny := false
-	for _, j := range js {
+	for _, j := range rs {
 		if j.StartedAt == 0 || j.FinishedAt < j.StartedAt {
 			continue
 		}
@@ -82,9 +80,8 @@ type runTimeCache struct {
 	rt *RunTimes
 }
 
-// runTimes returns the estimates, reading the recent done jobs again when
-// the cached ones are older than runTimeTTL. A failed read keeps the last
-// estimates (or the default).
+// runTimes returns the estimates, learning them again from the
+// projections' last runs when the cached ones are older than runTimeTTL.
 func (s *Server) runTimes() RunTimes {
 	now := s.cfg.Now()
 	c := &s.est
@@ -93,14 +90,7 @@ func (s *Server) runTimes() RunTimes {
 	if c.rt != nil && now.Sub(c.at) < runTimeTTL && !now.Before(c.at) {
 		return *c.rt
 	}
-	done, _, err := s.cfg.Jobs.List(projections.Filter{State: projections.Done, Limit: RunTimeWindow})
-	if err != nil {
-		s.cfg.Logger.Warn("cannot read recent jobs for run-time estimates", "err", err)
-		if c.rt != nil {
-			return *c.rt
-		}
-	}
-	rt := LearnRunTimes(done, s.cfg.DefaultRunTime)
+	rt := LearnRunTimes(s.cfg.Jobs.Runs(), s.cfg.DefaultRunTime)
 	c.rt, c.at = &rt, now
 	return rt
 }

@@ -4,23 +4,21 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oklog/ulid/v2"
-
 	"github.com/foreman-dev/foreman/projections"
 )
 
-// ran is a done job of model that ran d, finishing at t0+finish.
-func ran(model string, finish, d time.Duration) projections.Job {
+// ran is a run of model that took d, finishing at t0+finish.
+func ran(model string, finish, d time.Duration) projections.Run {
 	end := t0.Add(finish).UnixNano()
-	return projections.Job{ID: ulid.Make(), Model: model, State: projections.Done, StartedAt: end - int64(d), FinishedAt: end}
+	return projections.Run{Model: model, StartedAt: end - int64(d), FinishedAt: end}
 }
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 func TestLearnRunTimesWeighsRecentRuns(t *testing.T) {
 	t.Parallel()
-	// Given newest first, as projections.List returns them.
-	rt := LearnRunTimes([]projections.Job{
+	// Given newest first: the order does not matter.
+	rt := LearnRunTimes([]projections.Run{
 		ran("a", 3*time.Minute, 20*time.Second),
 		ran("b", 2*time.Minute, 40*time.Second),
 		ran("a", time.Minute, 10*time.Second),

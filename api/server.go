@@ -51,6 +51,9 @@ type Config struct {
 	// to another model; 0: run times learned per model already include
 	// their loads.
 	SwapCost time.Duration
+	// JobTimeout is when the worker cuts a run (FOREMAN_JOB_TIMEOUT; 0:
+	// never): the latest an overrunning job can end, for its ETA.
+	JobTimeout time.Duration
 	// MaxBody bounds request bodies (FOREMAN_MAX_BODY).
 	MaxBody int64
 	// MaxAttempts is recorded on each job (FOREMAN_MAX_ATTEMPTS).
@@ -80,6 +83,7 @@ type Server struct {
 	auth   *auth
 	keys   keyLocks
 	est    runTimeCache
+	fc     forecaster
 }
 
 // New builds the routes.

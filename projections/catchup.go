@@ -19,6 +19,8 @@ type burst struct {
 	counts  []int
 	offset  uint64
 	n       int
+	// finished are the runs that ended done in this burst, in order.
+	finished []Run
 }
 
 // CatchUp applies the log from the applied offset up to `to` (0: the end).
@@ -157,6 +159,7 @@ func (b *burst) reset() {
 	clear(b.jobs)
 	clear(b.idemSet)
 	clear(b.idemDel)
+	b.finished = b.finished[:0]
 	b.n = 0
 }
 
@@ -193,6 +196,9 @@ func (p *Projections) applyOne(b *burst, e eventlog.Event, pl *payload) error {
 	}
 	if j != nil {
 		b.counts[slices.Index(States, j.State)]++
+		if j.State == Done && oldState != Done {
+			b.finished = append(b.finished, Run{Model: j.Model, StartedAt: j.StartedAt, FinishedAt: j.FinishedAt})
+		}
 	}
 	switch {
 	case old == nil && j != nil && j.IdempotencyKey != "":
@@ -289,7 +295,9 @@ func (p *Projections) flush(b *burst) error {
 		} else {
 			delete(p.active, id)
 		}
+		p.queue.set(id, j)
 	}
+	p.runs.add(b.finished)
 	p.ck = ck
 	p.mu.Unlock()
 	for id, j := range b.jobs {

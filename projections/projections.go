@@ -46,6 +46,8 @@ type Projections struct {
 	mu      sync.RWMutex
 	ck      checkpoint
 	active  map[ulid.ULID]*Job // non-terminal jobs
+	queue   *Queue             // the active jobs indexed for the scheduler
+	runs    runs               // the last finished runs, for run-time estimates
 	changed atomic.Pointer[chan struct{}]
 	recent  recentViews // finished views lately flushed; the applier's own
 	// fresh is set while a rebuild fills a store that reset emptied: the
@@ -73,7 +75,7 @@ func Open(ctx context.Context, src Source, st Store) (*Projections, error) {
 }
 
 func newProjections(src Source, st Store) *Projections {
-	p := &Projections{src: src, st: st, active: map[ulid.ULID]*Job{}}
+	p := &Projections{src: src, st: st, active: map[ulid.ULID]*Job{}, queue: newQueue()}
 	ch := make(chan struct{})
 	p.changed.Store(&ch)
 	return p
@@ -102,7 +104,7 @@ func (p *Projections) load() error {
 		return p.reset("checkpoint counts malformed")
 	}
 	p.ck = ck
-	return p.st.StateScan(prefixActive, func(k, _ []byte) error {
+	err = p.st.StateScan(prefixActive, func(k, _ []byte) error {
 		var id ulid.ULID
 		copy(id[:], k[len(prefixActive):])
 		j, err := p.stored(id)
@@ -110,8 +112,13 @@ func (p *Projections) load() error {
 			return fmt.Errorf("load active job %s: %w", id, err)
 		}
 		p.active[id] = j
+		p.queue.set(id, j)
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return p.seedRuns()
 }
 
 func (p *Projections) reset(why string) error {
@@ -121,6 +128,8 @@ func (p *Projections) reset(why string) error {
 	p.Rebuilt = why
 	p.ck = checkpoint{Version: Version, Offset: p.src.LowWatermark() - 1, Counts: make([]int, len(States))}
 	clear(p.active)
+	p.queue.clear()
+	p.runs.clear()
 	p.recent = recentViews{}
 	p.fresh = map[ulid.ULID]struct{}{}
 	return nil
@@ -186,7 +195,12 @@ func (p *Projections) Job(id ulid.ULID) (Job, error) {
 	return *s, nil
 }
 
-// Active returns the non-terminal jobs in queue order (QueueOffset).
+// Queue is the queue projection.
+func (p *Projections) Queue() *Queue { return p.queue }
+
+// Active returns the non-terminal jobs in queue order (QueueOffset): a
+// copy and a sort of every active job, so for start-up and tests only;
+// the hot paths use Queue.
 func (p *Projections) Active() []Job {
 	p.mu.RLock()
 	out := make([]Job, 0, len(p.active))

@@ -12,7 +12,6 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/foreman-dev/foreman/eventlog"
-	"github.com/foreman-dev/foreman/projections"
 	"github.com/foreman-dev/foreman/worker/target"
 )
 
@@ -120,15 +119,16 @@ func (w *Worker) backoff(n int) time.Duration {
 	return min(d, w.cfg.RetryMax)
 }
 
-// cancelQueued cancels queued jobs whose cancellation was requested.
-func (w *Worker) cancelQueued(ctx context.Context, active []projections.Job) error {
+// cancelQueued cancels the queued jobs whose cancellation was requested
+// (ids: those the queue projection lists).
+func (w *Worker) cancelQueued(ctx context.Context, ids []ulid.ULID) error {
 	var recs []eventlog.Record
-	live := make(map[ulid.ULID]bool, len(active))
-	for _, j := range active {
-		live[j.ID] = true
-		if j.State == projections.Queued && j.CancelRequested && !w.cancelled[j.ID] {
-			w.cancelled[j.ID] = true
-			recs = append(recs, eventlog.Record{Job: j.ID, Type: eventlog.JobCancelled, Payload: &eventlog.Cancellation{Reason: ReasonCancelled}})
+	live := make(map[ulid.ULID]bool, len(ids))
+	for _, id := range ids {
+		live[id] = true
+		if !w.cancelled[id] {
+			w.cancelled[id] = true
+			recs = append(recs, eventlog.Record{Job: id, Type: eventlog.JobCancelled, Payload: &eventlog.Cancellation{Reason: ReasonCancelled}})
 		}
 	}
 	for id := range w.cancelled {

@@ -3,9 +3,8 @@ package worker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
-
-	"github.com/foreman-dev/foreman/projections"
 )
 
 // Causes with which an attempt's context is cancelled.
@@ -27,17 +26,20 @@ func (w *Worker) Run(ctx context.Context) error {
 		changed := w.cfg.Jobs.Changed()
 		var wake time.Time
 		if w.cfg.Jobs.Applied() >= w.lastOff { // act only on views that include our own events
-			active := w.cfg.Jobs.Active()
-			if err := w.cancelQueued(ctx, active); err != nil {
+			q := w.cfg.Jobs.Queue()
+			if err := w.cancelQueued(ctx, q.CancelRequested()); err != nil {
 				return err
 			}
 			if cur != nil {
-				cur.checkCancel(active)
+				cur.checkCancel(w.cfg.Jobs)
 			} else if stopping != nil {
-				job, ok, at := w.sched.Pick(active, w.cfg.Residency.Loaded(), w.cfg.Now())
+				e, ok, at := w.sched.Pick(q, w.cfg.Residency.Loaded(), w.cfg.Now())
 				wake = at
 				if ok {
-					var err error
+					job, err := w.cfg.Jobs.Job(e.ID)
+					if err != nil {
+						return fmt.Errorf("worker: read picked job %s: %w", e.ID, err)
+					}
 					if cur, err = w.start(ctx, job); err != nil {
 						return err
 					}
@@ -81,14 +83,13 @@ func (w *Worker) Run(ctx context.Context) error {
 }
 
 // checkCancel aborts the running attempt when its job was asked to cancel.
-func (r *running) checkCancel(active []projections.Job) {
-	for _, j := range active {
-		if j.ID == r.job.ID {
-			if j.CancelRequested {
-				r.cancel(errCancelRequested)
-			}
-			return
-		}
+func (r *running) checkCancel(jobs Jobs) {
+	j, err := jobs.Job(r.job.ID)
+	if err == nil && j.CancelRequested {
+		r.cancel(errCancelRequested)
+	}
+	if err == nil && !j.State.Terminal() {
+		return
 	}
 	r.cancel(errCancelRequested) // no longer active: nothing to run for
 }

@@ -24,119 +24,133 @@ type Policy struct {
 	FIFO bool
 }
 
-// Scheduler picks the next job. It remembers how often each job was passed
-// over; that memory is lost on restart, where MaxWait still holds.
+// pickMemory is how many past picks the scheduler remembers to count
+// skips. Only the oldest ready job is ever checked for starvation (it has
+// been passed over at least as often as any job behind it), and counting
+// stops at MaxSkips, so a short memory suffices; a job whose skips fall
+// out of it is still bounded by MaxWait.
+const pickMemory = 256
+
+// pick is one remembered pick.
+type pick struct {
+	id  ulid.ULID
+	off uint64 // its QueueOffset
+}
+
+// Scheduler picks the next job from the queue projection, in O(log n) of
+// the queued jobs. It remembers its last picks to count how often the
+// oldest job was passed over; that memory is lost on restart, where
+// MaxWait still holds.
 type Scheduler struct {
 	Policy Policy
-	mu     sync.Mutex // Peek and Skips come from the API's goroutines
-	skips  map[ulid.ULID]int
+	mu     sync.Mutex // Peek comes from the API's goroutines
+	picks  []pick     // ring of the last picks
+	next   int
 }
 
 // NewScheduler returns a scheduler with the policy.
-func NewScheduler(p Policy) *Scheduler {
-	return &Scheduler{Policy: p, skips: map[ulid.ULID]int{}}
+func NewScheduler(p Policy) *Scheduler { return &Scheduler{Policy: p} }
+
+// Fork returns a copy that remembers its own picks: the queue forecast
+// simulates the worker's next picks on it.
+func (s *Scheduler) Fork() *Scheduler {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return &Scheduler{Policy: s.Policy, picks: append([]pick(nil), s.picks...), next: s.next}
 }
 
-// Pick chooses among the queued jobs (in queue order, as
-// projections.Active returns them) given the models loaded now. It returns
-// false when nothing is runnable now, and the earliest time a waiting
-// retry becomes runnable (zero if none).
+// Pick chooses the next job to run given the models loaded now, and
+// remembers the pick. It returns false when nothing is ready now, and the
+// earliest time a delayed retry becomes ready (zero if none).
 //
-// Order: a starving job (passed over MaxSkips times, or waiting MaxWait)
-// runs first, oldest first. Otherwise the highest priority wins; within it
-// a job for a loaded model, oldest first; otherwise the oldest job.
-func (s *Scheduler) Pick(active []projections.Job, loaded []string, now time.Time) (projections.Job, bool, time.Time) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	pick, ok, wake, runnable := s.pick(active, loaded, now)
-	if ok {
-		s.passOver(runnable, pick)
-	}
-	return pick, ok, wake
-}
-
-// Peek tells what Pick would choose now, without counting skips (GET /queue).
-func (s *Scheduler) Peek(active []projections.Job, loaded []string, now time.Time) (projections.Job, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	pick, ok, _, _ := s.pick(active, loaded, now)
-	return pick, ok
-}
-
-func (s *Scheduler) pick(active []projections.Job, loaded []string, now time.Time) (projections.Job, bool, time.Time, []projections.Job) {
-	var runnable []projections.Job
+// Order: the oldest ready job runs first when it is starving (passed over
+// MaxSkips times, or waiting MaxWait). Otherwise the highest priority
+// wins; within it a job for a loaded model, oldest first; otherwise the
+// oldest job.
+func (s *Scheduler) Pick(q *projections.Queue, loaded []string, now time.Time) (projections.Entry, bool, time.Time) {
+	var e projections.Entry
+	var ok bool
 	var wake time.Time
-	for _, j := range active {
-		if j.State != projections.Queued || j.CancelRequested {
-			continue
-		}
-		if at := projections.Time(j.RetryAt); at.After(now) {
-			if wake.IsZero() || at.Before(wake) {
-				wake = at
-			}
-			continue
-		}
-		runnable = append(runnable, j)
-	}
-	if len(runnable) == 0 {
-		return projections.Job{}, false, wake, nil
-	}
-	return s.choose(runnable, loaded, now), true, wake, runnable
+	q.Ready(now, func(r projections.Ready) {
+		e, ok = s.Choose(r, loaded, now)
+		wake = r.NextRetry()
+	})
+	return e, ok, wake
 }
 
-func (s *Scheduler) choose(runnable []projections.Job, loaded []string, now time.Time) projections.Job {
-	if s.Policy.FIFO {
-		return runnable[0]
-	}
-	for _, j := range runnable { // oldest starving job first
-		if s.skips[j.ID] >= s.Policy.MaxSkips || (s.Policy.MaxWait > 0 && now.Sub(projections.Time(j.QueuedAt)) >= s.Policy.MaxWait) {
-			return j
-		}
-	}
-	top := runnable[0].Priority
-	for _, j := range runnable {
-		top = max(top, j.Priority)
-	}
-	var oldest *projections.Job
-	for i, j := range runnable {
-		if j.Priority != top {
-			continue
-		}
-		if oldest == nil {
-			oldest = &runnable[i]
-		}
-		if isLoaded(j.Model, loaded) {
-			return j
-		}
-	}
-	return *oldest
-}
-
-// passOver counts a skip for every job older than the pick.
-func (s *Scheduler) passOver(runnable []projections.Job, pick projections.Job) {
-	delete(s.skips, pick.ID)
-	for _, j := range runnable {
-		if j.QueueOffset < pick.QueueOffset {
-			s.skips[j.ID]++
-		}
-	}
-	// Forget jobs no longer queued.
-	if len(s.skips) > 2*len(runnable) {
-		keep := make(map[ulid.ULID]int, len(runnable))
-		for _, j := range runnable {
-			if n, ok := s.skips[j.ID]; ok {
-				keep[j.ID] = n
-			}
-		}
-		s.skips = keep
-	}
-}
-
-// Skips returns how often a job was passed over (for GET /queue).
-func (s *Scheduler) Skips(id ulid.ULID) int {
+// Choose is Pick on a view of the ready jobs: it remembers the pick.
+func (s *Scheduler) Choose(r projections.Ready, loaded []string, now time.Time) (projections.Entry, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.skips[id]
+	e, ok := s.choose(r, loaded, now)
+	if ok {
+		s.remember(e)
+	}
+	return e, ok
+}
+
+// Peek tells what Pick would choose now, without remembering it (GET /queue).
+func (s *Scheduler) Peek(r projections.Ready, loaded []string, now time.Time) (projections.Entry, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.choose(r, loaded, now)
+}
+
+func (s *Scheduler) choose(r projections.Ready, loaded []string, now time.Time) (projections.Entry, bool) {
+	head, ok := r.Oldest()
+	if !ok {
+		return projections.Entry{}, false
+	}
+	if s.Policy.FIFO || s.starving(head, now) {
+		return head, true
+	}
+	top, _ := r.TopPriority()
+	if e, ok := r.OldestIn(top, func(m string) bool { return isLoaded(m, loaded) }); ok {
+		return e, true
+	}
+	return r.OldestIn(top, nil)
+}
+
+func (s *Scheduler) starving(e projections.Entry, now time.Time) bool {
+	if s.Policy.MaxWait > 0 && now.Sub(projections.Time(e.QueuedAt)) >= s.Policy.MaxWait {
+		return true
+	}
+	return s.skips(e, s.Policy.MaxSkips) >= s.Policy.MaxSkips
+}
+
+// skips counts, newest first up to limit, the remembered picks of jobs
+// submitted after e since e itself was last picked.
+func (s *Scheduler) skips(e projections.Entry, limit int) int {
+	n := 0
+	for i := range len(s.picks) {
+		p := s.picks[(s.next-1-i+2*len(s.picks))%len(s.picks)]
+		if p.id == e.ID || n >= limit {
+			break
+		}
+		if p.off > e.QueueOffset {
+			n++
+		}
+	}
+	return n
+}
+
+func (s *Scheduler) remember(e projections.Entry) {
+	p := pick{id: e.ID, off: e.QueueOffset}
+	if len(s.picks) < pickMemory {
+		s.picks = append(s.picks, p)
+		s.next = len(s.picks) % pickMemory
+		return
+	}
+	s.picks[s.next] = p
+	s.next = (s.next + 1) % pickMemory
+}
+
+// Skips returns how often a queued job was passed over, as far as the
+// scheduler remembers (for tests and GET /queue).
+func (s *Scheduler) Skips(e projections.Entry) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.skips(e, pickMemory)
 }
 
 // isLoaded matches Ollama's names: "m" is "m:latest".

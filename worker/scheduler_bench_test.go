@@ -56,7 +56,7 @@ func simulate(policy Policy, n int, seed uint64) simResult {
 		if loaded != "" {
 			l = []string{loaded}
 		}
-		j, ok, _ := s.Pick(queue, l, now)
+		j, ok, _ := s.Pick(projections.NewQueue(queue...), l, now)
 		if !ok {
 			panic("nothing runnable")
 		}

@@ -18,13 +18,13 @@ func queued(off uint64, model string, prio int) projections.Job {
 func TestPickPrefersLoadedModel(t *testing.T) {
 	s := NewScheduler(Policy{MaxSkips: 3})
 	a, b := queued(1, "a", 0), queued(2, "b", 0)
-	if j, ok, _ := s.Pick([]projections.Job{a, b}, []string{"b:latest"}, t0); !ok || j.ID != b.ID {
+	if j, ok, _ := s.Pick(projections.NewQueue(a, b), []string{"b:latest"}, t0); !ok || j.ID != b.ID {
 		t.Fatalf("picked %s, want the loaded model's job", j.Model)
 	}
-	if s.Skips(a.ID) != 1 {
-		t.Fatalf("skips of the passed-over job: %d", s.Skips(a.ID))
+	if s.Skips(entry(a)) != 1 {
+		t.Fatalf("skips of the passed-over job: %d", s.Skips(entry(a)))
 	}
-	if j, _, _ := s.Pick([]projections.Job{a, b}, nil, t0); j.ID != a.ID {
+	if j, _, _ := s.Pick(projections.NewQueue(a, b), nil, t0); j.ID != a.ID {
 		t.Fatal("with nothing loaded the oldest job must run")
 	}
 }
@@ -32,7 +32,7 @@ func TestPickPrefersLoadedModel(t *testing.T) {
 func TestPickPriorityThenModel(t *testing.T) {
 	s := NewScheduler(Policy{MaxSkips: 10})
 	lowLoaded, high, highLoaded := queued(1, "a", 0), queued(2, "b", 5), queued(3, "a", 5)
-	j, _, _ := s.Pick([]projections.Job{lowLoaded, high, highLoaded}, []string{"a"}, t0)
+	j, _, _ := s.Pick(projections.NewQueue(lowLoaded, high, highLoaded), []string{"a"}, t0)
 	if j.ID != highLoaded.ID {
 		t.Fatalf("picked %+v", j)
 	}
@@ -51,7 +51,7 @@ func TestStarvationIsBounded(t *testing.T) {
 		}
 		fresh := queued(off, "a", 0)
 		off++
-		j, _, _ := s.Pick([]projections.Job{other, fresh}, []string{"a"}, t0)
+		j, _, _ := s.Pick(projections.NewQueue(other, fresh), []string{"a"}, t0)
 		if j.ID == other.ID {
 			if round != maxSkips {
 				t.Fatalf("ran after %d passes, want %d", round, maxSkips)
@@ -65,10 +65,10 @@ func TestStarvationBoundHoldsAcrossPriorities(t *testing.T) {
 	s := NewScheduler(Policy{MaxSkips: 100, MaxWait: time.Minute})
 	low := queued(1, "b", 0)
 	high := queued(2, "a", 9)
-	if j, _, _ := s.Pick([]projections.Job{low, high}, nil, t0.Add(30*time.Second)); j.ID != high.ID {
+	if j, _, _ := s.Pick(projections.NewQueue(low, high), nil, t0.Add(30*time.Second)); j.ID != high.ID {
 		t.Fatal("priority ignored")
 	}
-	if j, _, _ := s.Pick([]projections.Job{low, high}, nil, t0.Add(time.Minute)); j.ID != low.ID {
+	if j, _, _ := s.Pick(projections.NewQueue(low, high), nil, t0.Add(time.Minute)); j.ID != low.ID {
 		t.Fatal("a job waiting MaxWait must run next whatever its priority")
 	}
 }
@@ -79,11 +79,11 @@ func TestPickSkipsRetryBackoffAndCancels(t *testing.T) {
 	later.RetryAt = t0.Add(2 * time.Second).UnixNano()
 	cancelled := queued(2, "a", 0)
 	cancelled.CancelRequested = true
-	_, ok, wake := s.Pick([]projections.Job{later, cancelled}, nil, t0)
+	_, ok, wake := s.Pick(projections.NewQueue(later, cancelled), nil, t0)
 	if ok || !wake.Equal(t0.Add(2*time.Second)) {
 		t.Fatalf("ok=%v wake=%v", ok, wake)
 	}
-	if j, ok, _ := s.Pick([]projections.Job{later, cancelled}, nil, t0.Add(2*time.Second)); !ok || j.ID != later.ID {
+	if j, ok, _ := s.Pick(projections.NewQueue(later, cancelled), nil, t0.Add(2*time.Second)); !ok || j.ID != later.ID {
 		t.Fatal("retry not runnable after its backoff")
 	}
 }
@@ -91,7 +91,11 @@ func TestPickSkipsRetryBackoffAndCancels(t *testing.T) {
 func TestFIFOPolicy(t *testing.T) {
 	s := NewScheduler(Policy{FIFO: true})
 	a, b := queued(1, "a", 0), queued(2, "b", 9)
-	if j, _, _ := s.Pick([]projections.Job{a, b}, []string{"b"}, t0); j.ID != a.ID {
+	if j, _, _ := s.Pick(projections.NewQueue(a, b), []string{"b"}, t0); j.ID != a.ID {
 		t.Fatal("FIFO must take the oldest")
 	}
+}
+
+func entry(j projections.Job) projections.Entry {
+	return projections.Entry{ID: j.ID, Model: j.Model, Priority: j.Priority, QueueOffset: j.QueueOffset, QueuedAt: j.QueuedAt}
 }

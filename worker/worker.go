@@ -17,6 +17,7 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/foreman-dev/foreman/eventlog"
+	"github.com/foreman-dev/foreman/projections"
 )
 
 // Log is the part of the event log the worker uses.
@@ -28,7 +29,8 @@ type Log interface {
 
 // Jobs is the part of the projections the worker reads.
 type Jobs interface {
-	ActiveJobs
+	Queue() *projections.Queue
+	Job(id ulid.ULID) (projections.Job, error)
 	Applied() uint64
 	Changed() <-chan struct{}
 }

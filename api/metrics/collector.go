@@ -43,7 +43,8 @@ type Log interface {
 // Jobs is the read side (projections.Projections).
 type Jobs interface {
 	Applied() uint64
-	Active() []projections.Job
+	Active() []projections.Job // once, at start
+	Queue() *projections.Queue
 	Counts() map[projections.State]int
 	Job(id ulid.ULID) (projections.Job, error)
 }

@@ -49,18 +49,8 @@ func (s *scrape) Describe(ch chan<- *prometheus.Desc) {
 
 // Collect implements prometheus.Collector.
 func (s *scrape) Collect(ch chan<- prometheus.Metric) {
-	type key struct {
-		model    string
-		priority int
-	}
-	depth := map[key]int{}
-	for _, j := range s.cfg.Jobs.Active() {
-		if j.State == projections.Queued {
-			depth[key{j.Model, j.Priority}]++
-		}
-	}
-	for k, n := range depth {
-		ch <- prometheus.MustNewConstMetric(descQueue, prometheus.GaugeValue, float64(n), k.model, strconv.Itoa(k.priority))
+	for _, d := range s.cfg.Jobs.Queue().Depths() {
+		ch <- prometheus.MustNewConstMetric(descQueue, prometheus.GaugeValue, float64(d.Queued), d.Model, strconv.Itoa(d.Priority))
 	}
 	counts := s.cfg.Jobs.Counts()
 	for _, st := range projections.States {

@@ -104,8 +104,9 @@ func (d *Daemon) wire() error {
 	}
 	srv := api.New(api.Config{
 		Tokens: cfg.Tokens, Health: d.inv, Backup: d.log, Log: d.log, Jobs: d.proj, Hub: hub,
-		Inventory: d.inv, Target: client, Scheduler: d.worker.Scheduler(), Retention: d.log,
-		MaxBody: cfg.MaxBody, MaxAttempts: cfg.MaxAttempts, MaxQueue: cfg.MaxQueue,
+		Inventory: d.inv, Target: client, Scheduler: schedulerPort{d.worker.Scheduler()}, Retention: d.log,
+		JobTimeout: cfg.JobTimeout,
+		MaxBody:    cfg.MaxBody, MaxAttempts: cfg.MaxAttempts, MaxQueue: cfg.MaxQueue,
 		WebhookAllow: cfg.WebhookAllow, PublicURL: cfg.PublicURL, Metrics: d.metrics.Handler(),
 		Logger: d.logger.With("part", "api"),
 	})
@@ -213,3 +214,8 @@ func (d *Daemon) Close() error {
 	d.ln.Close()
 	return d.log.Close()
 }
+
+// schedulerPort lets the API fork the worker's scheduler for its forecast.
+type schedulerPort struct{ *worker.Scheduler }
+
+func (p schedulerPort) Fork() api.Picker { return p.Scheduler.Fork() }
