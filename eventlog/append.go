@@ -30,6 +30,7 @@ type Blob struct {
 type appendReq struct {
 	events []Event // payload encoded; offset and time set by the sequencer
 	recs   []Record
+	size   int // payload and blob bytes, for MaxGroupBytes
 	reply  chan appendResult
 }
 
@@ -63,6 +64,10 @@ func (l *Log) Append(ctx context.Context, recs ...Record) ([]Event, error) {
 			return nil, fmt.Errorf("append: encode %s payload: %w", r.Type, err)
 		}
 		req.events[i] = Event{Job: r.Job, Type: r.Type, Version: currentPayloadVers, Payload: p}
+		req.size += len(p)
+		for _, b := range r.Blobs {
+			req.size += len(b.Key) + len(b.Data)
+		}
 	}
 	l.mu.RLock()
 	if l.closed {
@@ -85,11 +90,21 @@ func (l *Log) Append(ctx context.Context, recs ...Record) ([]Event, error) {
 func (l *Log) run() {
 	defer close(l.done)
 	for {
+		if r := l.held; r != nil {
+			l.held = nil
+			l.commitGroup(l.collect(r))
+			continue
+		}
 		select {
 		case req := <-l.reqs:
 			l.commitGroup(l.collect(req))
 		case <-l.quit:
 			for { // commit what was handed over before Close
+				if r := l.held; r != nil {
+					l.held = nil
+					l.commitGroup(l.collect(r))
+					continue
+				}
 				select {
 				case req := <-l.reqs:
 					l.commitGroup(l.collect(req))
@@ -101,17 +116,25 @@ func (l *Log) run() {
 	}
 }
 
+// collect takes the requests waiting behind first, up to MaxGroup events
+// and MaxGroupBytes bytes. A request that would pass the byte bound waits
+// for the next group.
 func (l *Log) collect(first *appendReq) []*appendReq {
 	group := []*appendReq{first}
-	n := len(first.events)
+	n, size := len(first.events), first.size
 	for n < l.cfg.MaxGroup {
+		var r *appendReq
 		select {
-		case r := <-l.reqs:
-			group = append(group, r)
-			n += len(r.events)
+		case r = <-l.reqs:
 		default:
 			return group
 		}
+		if size+r.size > l.cfg.MaxGroupBytes {
+			l.held = r
+			return group
+		}
+		group = append(group, r)
+		n, size = n+len(r.events), size+r.size
 	}
 	return group
 }
@@ -140,11 +163,10 @@ func (l *Log) commitGroup(group []*appendReq) {
 		}
 	}
 	if err == nil {
-		err = b.Commit(pebble.Sync)
+		err = l.guard(func() error { return b.Commit(pebble.Sync) })
 	}
 	if err != nil {
-		err = fmt.Errorf("eventlog: commit: %w", err)
-		l.failed.Store(&err) // a failed fsync cannot be retried safely
+		err = l.fail(fmt.Errorf("commit: %w", err)) // a failed fsync cannot be retried safely
 		for _, r := range group {
 			r.reply <- appendResult{err: err}
 		}

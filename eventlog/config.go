@@ -12,6 +12,10 @@ import (
 const (
 	DefaultDir      = "./foreman-data"
 	DefaultMaxGroup = 4096
+	// DefaultMaxGroupBytes bounds a commit group's bytes: Pebble refuses
+	// (panics on) batches of 4 GiB, and a huge batch holds every appender
+	// of the group behind one long write.
+	DefaultMaxGroupBytes = 64 << 20
 )
 
 // Config says where and how to open a Log.
@@ -25,13 +29,16 @@ type Config struct {
 	ReadOnly bool
 	// MaxGroup caps the events committed in one group (one fsync).
 	MaxGroup int
+	// MaxGroupBytes caps a group's payload and blob bytes; a request over
+	// it is committed alone.
+	MaxGroupBytes int
 	// Logger receives Pebble's own messages; nil discards Info.
 	Logger *slog.Logger
 }
 
 // DefaultConfig returns a Config with every default set.
 func DefaultConfig() Config {
-	return Config{Dir: DefaultDir, MaxGroup: DefaultMaxGroup}
+	return Config{Dir: DefaultDir, MaxGroup: DefaultMaxGroup, MaxGroupBytes: DefaultMaxGroupBytes}
 }
 
 func (c *Config) setDefaults() {
@@ -44,6 +51,9 @@ func (c *Config) setDefaults() {
 	if c.MaxGroup == 0 {
 		c.MaxGroup = DefaultMaxGroup
 	}
+	if c.MaxGroupBytes == 0 {
+		c.MaxGroupBytes = DefaultMaxGroupBytes
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -54,25 +64,11 @@ func (c Config) Validate() error {
 	if c.MaxGroup < 0 {
 		return fmt.Errorf("eventlog: MaxGroup must be positive, got %d", c.MaxGroup)
 	}
+	if c.MaxGroupBytes < 0 {
+		return fmt.Errorf("eventlog: MaxGroupBytes must be positive, got %d", c.MaxGroupBytes)
+	}
 	if c.Dir == "" && c.FS != nil {
 		return errors.New("eventlog: Dir is required")
 	}
 	return nil
-}
-
-// pebbleLogger routes Pebble's messages to slog.
-type pebbleLogger struct{ l *slog.Logger }
-
-func (p pebbleLogger) Infof(format string, args ...any) {
-	p.l.Debug(fmt.Sprintf(format, args...), "component", "pebble")
-}
-
-func (p pebbleLogger) Errorf(format string, args ...any) {
-	p.l.Error(fmt.Sprintf(format, args...), "component", "pebble")
-}
-
-func (p pebbleLogger) Fatalf(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	p.l.Error(msg, "component", "pebble")
-	panic(msg)
 }

@@ -36,5 +36,5 @@ func (l *Log) SetCursor(name string, off uint64) error {
 	if l.cfg.ReadOnly {
 		return ErrReadOnly
 	}
-	return l.db.Set(cursorKey(name), binary.BigEndian.AppendUint64(nil, off), pebble.NoSync)
+	return l.guard(func() error { return l.db.Set(cursorKey(name), binary.BigEndian.AppendUint64(nil, off), pebble.NoSync) })
 }

@@ -16,6 +16,9 @@ var (
 	ErrReadOnly = errors.New("eventlog: opened read-only")
 	// ErrCorrupt matches every *CorruptError.
 	ErrCorrupt = errors.New("eventlog: corrupt")
+	// ErrFailed wraps the commit failure that made the log fail-stop: a
+	// failed fsync cannot be retried safely, so every later write returns it.
+	ErrFailed = errors.New("eventlog: the log failed and takes no more writes")
 	// ErrTruncated is returned when reading below the low watermark.
 	ErrTruncated = errors.New("eventlog: offset below low watermark")
 )

@@ -29,11 +29,13 @@ type Log struct {
 	durable atomic.Uint64 // highest offset readers may see
 	low     atomic.Uint64 // lowest offset still stored (the low watermark)
 	changed atomic.Pointer[chan struct{}]
-	failed  atomic.Pointer[error] // sticky commit failure: the log is fail-stop
+	failed   atomic.Pointer[error] // sticky commit failure: the log is fail-stop (failstop.go)
+	failedCh chan struct{}         // closed when failed is set
 
 	// sequencer-owned
 	next     uint64
 	lastTime int64
+	held     *appendReq // taken from reqs but left for the next group (MaxGroupBytes)
 
 	commits atomic.Uint64
 	events  atomic.Uint64
@@ -65,7 +67,7 @@ func Open(cfg Config) (*Log, error) {
 		lock.Close()
 		return nil, fmt.Errorf("open pebble: %w", err)
 	}
-	l := &Log{cfg: cfg, db: db, lock: lock}
+	l := &Log{cfg: cfg, db: db, lock: lock, failedCh: make(chan struct{})}
 	if err := l.load(); err != nil {
 		db.Close()
 		lock.Close()
@@ -87,7 +89,7 @@ func (l *Log) load() error {
 	switch v, err := l.get(keyFormat); {
 	case errors.Is(err, ErrNotFound):
 		if !l.cfg.ReadOnly {
-			if err := l.db.Set(keyFormat, []byte{storeFormat}, pebble.Sync); err != nil {
+			if err := l.guard(func() error { return l.db.Set(keyFormat, []byte{storeFormat}, pebble.Sync) }); err != nil {
 				return fmt.Errorf("write format: %w", err)
 			}
 		}
@@ -138,7 +140,8 @@ func (l *Log) lastEvent() (uint64, int64, error) {
 }
 
 // Close stops the sequencer after it commits what was already handed to it,
-// then closes Pebble and releases the lock.
+// then closes Pebble and releases the lock. A failed log closes too, and
+// Close returns its failure.
 func (l *Log) Close() error {
 	l.mu.Lock()
 	if l.closed {
@@ -154,6 +157,9 @@ func (l *Log) Close() error {
 	err := l.db.Close()
 	if lerr := l.lock.Close(); err == nil {
 		err = lerr
+	}
+	if ferr := l.Err(); ferr != nil {
+		err = ferr // the cause, rather than what closing a failed WAL said
 	}
 	return err
 }

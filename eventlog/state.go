@@ -82,7 +82,7 @@ func (l *Log) CommitState(s *StateBatch) error {
 	if l.cfg.ReadOnly {
 		return ErrReadOnly
 	}
-	if err := s.b.Commit(pebble.NoSync); err != nil {
+	if err := l.guard(func() error { return s.b.Commit(pebble.NoSync) }); err != nil {
 		return fmt.Errorf("commit state: %w", err)
 	}
 	return nil
@@ -93,7 +93,7 @@ func (l *Log) ClearState() error {
 	if l.cfg.ReadOnly {
 		return ErrReadOnly
 	}
-	if err := l.db.DeleteRange(prefixState, prefixEnd(prefixState), pebble.NoSync); err != nil {
+	if err := l.guard(func() error { return l.db.DeleteRange(prefixState, prefixEnd(prefixState), pebble.NoSync) }); err != nil {
 		return fmt.Errorf("clear state: %w", err)
 	}
 	return nil

@@ -63,7 +63,7 @@ func (l *Log) truncateChunk(ctx context.Context, from, end uint64) (int, error) 
 	// Readers learn the new watermark before the keys go, so a scan that
 	// races the delete reports ErrTruncated rather than a gap.
 	l.low.Store(end)
-	if err := b.Commit(pebble.Sync); err != nil {
+	if err := l.guard(func() error { return b.Commit(pebble.Sync) }); err != nil {
 		l.low.Store(from)
 		return 0, fmt.Errorf("eventlog: truncate: %w", err)
 	}
