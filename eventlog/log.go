@@ -26,9 +26,9 @@ type Log struct {
 	quit   chan struct{}
 	done   chan struct{}
 
-	durable atomic.Uint64 // highest offset readers may see
-	low     atomic.Uint64 // lowest offset still stored (the low watermark)
-	changed atomic.Pointer[chan struct{}]
+	durable  atomic.Uint64 // highest offset readers may see
+	low      atomic.Uint64 // lowest offset still stored (the low watermark)
+	changed  atomic.Pointer[chan struct{}]
 	failed   atomic.Pointer[error] // sticky commit failure: the log is fail-stop (failstop.go)
 	failedCh chan struct{}         // closed when failed is set
 
