@@ -31,7 +31,9 @@ type APIError struct {
 }
 
 func (e *APIError) Error() string {
-	return fmt.Sprintf("foreman: %d %s: %s", e.Status, http.StatusText(e.Status), e.Message)
+	// No "foreman:" prefix: callers add their own context (the CLI prints
+	// "foreman: " before every error).
+	return fmt.Sprintf("%d %s: %s", e.Status, http.StatusText(e.Status), e.Message)
 }
 
 // Is matches ErrUnauthorized for 401 and ErrNotFound for 404.

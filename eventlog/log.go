@@ -53,8 +53,11 @@ func Open(cfg Config) (*Log, error) {
 		if err := cfg.FS.MkdirAll(cfg.Dir, 0o755); err != nil {
 			return nil, fmt.Errorf("create data dir: %w", err)
 		}
-	} else if _, err := cfg.FS.Stat(cfg.Dir); err != nil {
-		return nil, fmt.Errorf("open data dir: %w", err)
+	} else {
+		if err := checkReadOnly(cfg); err != nil {
+			return nil, err
+		}
+		cfg.FS = readOnlyFS{cfg.FS}
 	}
 	lock, err := cfg.FS.Lock(filepath.Join(cfg.Dir, "FOREMAN.LOCK"))
 	if err != nil {

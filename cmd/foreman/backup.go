@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/foreman-dev/foreman/client"
 	"github.com/foreman-dev/foreman/eventlog"
 )
 
@@ -24,22 +24,15 @@ type BackupCommand struct{ m *Main }
 
 // Run parses flags and writes the backup.
 func (c *BackupCommand) Run(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("foreman backup", flag.ContinueOnError)
-	fs.SetOutput(c.m.Stderr)
-	dataDir := fs.String("data-dir", envOr(c.m.Getenv, "FOREMAN_DATA_DIR", DefaultConfig().DataDir), "data dir of a stopped daemon")
-	url := fs.String("url", envOr(c.m.Getenv, "FOREMAN_URL", "http://127.0.0.1:8080"), "address of a running daemon")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: foreman backup [--data-dir DIR] [--url URL] DEST\n\nDEST must not exist.")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	r := c.m.newRemote("backup", "backup [--data-dir DIR] [--url URL] [--token TOKEN] DEST\n\n"+
+		"Writes a consistent copy of the store to DEST, which must not exist: directly when the daemon is\n"+
+		"stopped, else through the running daemon at --url (which writes DEST on its own machine).")
+	dataDir := r.fs.String("data-dir", envOr(c.m.Getenv, "FOREMAN_DATA_DIR", DefaultConfig().DataDir), "data dir of a stopped daemon")
+	pos, err := r.parse(args, 1)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return &usageError{"backup takes one destination directory"}
-	}
-	dest, err := filepath.Abs(fs.Arg(0))
+	dest, err := filepath.Abs(pos[0])
 	if err != nil {
 		return err
 	}
@@ -51,31 +44,36 @@ func (c *BackupCommand) Run(ctx context.Context, args []string) error {
 			return err
 		}
 	case errors.Is(err, eventlog.ErrLocked):
-		if err := c.remote(ctx, *url, dest); err != nil {
-			return fmt.Errorf("%s is in use and the daemon at %s could not back it up: %w", *dataDir, *url, err)
+		if err := c.remote(ctx, r, dest); err != nil {
+			return fmt.Errorf("%s is in use and the daemon could not back it up: %w", *dataDir, r.explain(err))
 		}
 	default:
 		return err
+	}
+	if r.json {
+		return r.printJSON(map[string]string{"dir": dest})
 	}
 	fmt.Fprintf(c.m.Stdout, "backup written to %s\n", dest)
 	return nil
 }
 
-func (c *BackupCommand) remote(ctx context.Context, base, dest string) error {
+// remote asks the daemon for the backup (POST /admin/backup). Its errors
+// are the client's, so the CLI's advice (token, address) applies.
+func (c *BackupCommand) remote(ctx context.Context, r *remote, dest string) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
 	body, _ := json.Marshal(map[string]string{"dir": dest})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(base, "/")+"/admin/backup", bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(r.url, "/")+"/admin/backup", bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	if tok := c.m.Getenv("FOREMAN_TOKEN"); tok != "" {
-		req.Header.Set("Authorization", "Bearer "+tok)
+	if r.token != "" {
+		req.Header.Set("Authorization", "Bearer "+r.token)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return err
+		return &client.UnreachableError{URL: r.url, Err: err}
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -86,7 +84,7 @@ func (c *BackupCommand) remote(ctx context.Context, base, dest string) error {
 		if json.Unmarshal(b, &e) != nil || e.Error == "" {
 			e.Error = strings.TrimSpace(string(b))
 		}
-		return fmt.Errorf("daemon answered %s: %s", resp.Status, e.Error)
+		return &client.APIError{Status: resp.StatusCode, Message: e.Error}
 	}
 	return nil
 }

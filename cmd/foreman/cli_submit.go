@@ -36,8 +36,11 @@ func (c *SubmitCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	req, err := c.request(pos, *file, *system, *generate)
-	if err != nil {
+	var ue *usageError
+	if errors.As(err, &ue) {
 		r.fs.Usage()
+	}
+	if err != nil {
 		return err
 	}
 	req.Priority = *priority

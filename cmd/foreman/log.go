@@ -120,7 +120,12 @@ func (c *LogCommand) openLog(dir string) (*eventlog.Log, error) {
 		return nil, fmt.Errorf("%s is in use by a running foreman; take a consistent copy with "+
 			"`foreman backup DIR` and inspect that with `foreman log <command> --data-dir DIR`: %w", dir, err)
 	}
-	if err != nil {
+	switch {
+	case errors.Is(err, eventlog.ErrNotDir):
+		return nil, fmt.Errorf("%s is a file, not a data dir: give the directory holding the store (--data-dir or FOREMAN_DATA_DIR): %w", dir, err)
+	case errors.Is(err, eventlog.ErrNoStore):
+		return nil, fmt.Errorf("%s holds no foreman store: give the data dir of a stopped daemon, or a backup (--data-dir or FOREMAN_DATA_DIR): %w", dir, err)
+	case err != nil:
 		return nil, fmt.Errorf("open %s read-only: %w", dir, err)
 	}
 	return l, nil

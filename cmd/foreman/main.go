@@ -10,19 +10,35 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	m := NewMain()
-	if err := m.Run(ctx, os.Args[1:]); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(m.Stderr, "foreman:", err)
-		}
-		os.Exit(exitCode(err))
+	os.Exit(NewMain().Main(ctx, os.Args[1:]))
+}
+
+// Main runs a command, prints its error on one line and returns the exit
+// code.
+func (m *Main) Main(ctx context.Context, args []string) int {
+	err := m.Run(ctx, args)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(m.Stderr, errorLine(err))
 	}
+	return exitCode(err)
+}
+
+// errorLine is err as printed: after "foreman: ", unless the message
+// already begins with the program's name ("foreman job takes 1
+// argument"), so that no line reads "foreman: foreman: ...".
+func errorLine(err error) string {
+	msg := err.Error()
+	if strings.HasPrefix(msg, "foreman ") || strings.HasPrefix(msg, "foreman:") {
+		return msg
+	}
+	return "foreman: " + msg
 }
 
 // Exit codes.
@@ -76,6 +92,8 @@ Usage:
   foreman serve               run the daemon (settings: FOREMAN_* variables)
   foreman log <command>       inspect, verify and export an event log offline
   foreman backup DIR          write a consistent copy of the store to DIR
+  foreman version             print the version (also --version)
+  foreman completion bash|zsh print a shell completion script
 
 Client commands (daemon at FOREMAN_URL, default http://127.0.0.1:8080;
 token FOREMAN_TOKEN; --json for JSON output):
@@ -120,6 +138,10 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return (&PsCommand{m: m}).Run(ctx, rest)
 	case "webhooks":
 		return (&WebhooksCommand{m: m}).Run(ctx, rest)
+	case "version", "--version":
+		return (&VersionCommand{m: m}).Run(ctx, rest)
+	case "completion":
+		return (&CompletionCommand{m: m}).Run(ctx, rest)
 	case "help", "-h", "--help":
 		fmt.Fprintln(m.Stdout, usage)
 		return nil
