@@ -13,10 +13,13 @@ import (
 	"github.com/foreman-dev/foreman/eventlog"
 )
 
-// deliver makes the attempts left for one event: the first, then one after
-// each Backoff step (or the receiver's Retry-After), recording each
-// outcome in the job's history. 2xx is delivered; 410 stops at once.
-func (d *Dispatcher) deliver(ctx context.Context, t *delivery) {
+// attempt makes one attempt of a delivery and records its outcome in
+// the job's history: 2xx is delivered, 410 or the last retry gives up,
+// anything else is retried after the Backoff step (or the receiver's
+// Retry-After). The body is built again for each attempt, so that memory
+// holds at most one per worker.
+func (d *Dispatcher) attempt(ctx context.Context, t *delivery) {
+	attempt := t.attempts + 1
 	hist, err := d.cfg.Log.JobEvents(t.event.Job)
 	var body []byte
 	if err == nil {
@@ -24,32 +27,28 @@ func (d *Dispatcher) deliver(ctx context.Context, t *delivery) {
 	}
 	if err != nil {
 		d.record(ctx, t, eventlog.WebhookGaveUp, t.attempts, 0, "cannot build the payload: "+err.Error())
+		d.settle(t)
 		return
 	}
-	for attempt := t.attempts + 1; ; attempt++ {
-		status, wait, err := d.post(ctx, t, body)
-		if ctx.Err() != nil {
-			return // redelivered after restart
-		}
-		switch {
-		case err == nil && status >= 200 && status < 300:
-			d.record(ctx, t, eventlog.WebhookDelivered, attempt, status, "")
-			return
-		case status == http.StatusGone:
-			d.record(ctx, t, eventlog.WebhookGaveUp, attempt, status, "receiver answered 410 Gone")
-			return
-		case attempt > len(d.cfg.Backoff):
-			d.record(ctx, t, eventlog.WebhookGaveUp, attempt, status, describe(status, err))
-			return
-		}
+	status, wait, err := d.post(ctx, t, body)
+	switch {
+	case ctx.Err() != nil: // redelivered after restart
+	case err == nil && status >= 200 && status < 300:
+		d.record(ctx, t, eventlog.WebhookDelivered, attempt, status, "")
+	case status == http.StatusGone:
+		d.record(ctx, t, eventlog.WebhookGaveUp, attempt, status, "receiver answered 410 Gone")
+	case attempt > len(d.cfg.Backoff):
+		d.record(ctx, t, eventlog.WebhookGaveUp, attempt, status, describe(status, err))
+	default:
 		d.record(ctx, t, eventlog.WebhookAttempted, attempt, status, describe(status, err))
+		t.attempts = attempt
 		if wait == 0 {
 			wait = d.cfg.Backoff[attempt-1]
 		}
-		if !d.cfg.Sleep(ctx, wait) {
-			return
-		}
+		d.retryLater(t, wait)
+		return
 	}
+	d.settle(t)
 }
 
 func describe(status int, err error) string {
@@ -61,12 +60,6 @@ func describe(status int, err error) string {
 
 // post makes one attempt; wait is the receiver's Retry-After, if any.
 func (d *Dispatcher) post(ctx context.Context, t *delivery, body []byte) (status int, wait time.Duration, err error) {
-	select {
-	case d.sem <- struct{}{}:
-		defer func() { <-d.sem }()
-	case <-ctx.Done():
-		return 0, 0, ctx.Err()
-	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url, bytes.NewReader(body))
 	if err != nil {
 		return 0, 0, err

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -18,7 +19,8 @@ import (
 type Log interface {
 	Scan(ctx context.Context, from, to uint64, fn func(eventlog.Event) error) error
 	Append(ctx context.Context, recs ...eventlog.Record) ([]eventlog.Event, error)
-	Wait(ctx context.Context, after uint64) error
+	Changed() <-chan struct{}
+	LastOffset() uint64
 	JobEvents(id ulid.ULID) ([]eventlog.Event, error)
 	LowWatermark() uint64
 	Cursor(name string) (uint64, error)
@@ -27,6 +29,13 @@ type Log interface {
 
 // DefaultBackoff is the wait before each retry after the first attempt.
 var DefaultBackoff = []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second}
+
+// Defaults of the Config fields.
+const (
+	DefaultConcurrency = 32
+	DefaultPerReceiver = 8
+	DefaultTimeout     = 15 * time.Second
+)
 
 // Config wires a Dispatcher.
 type Config struct {
@@ -38,53 +47,93 @@ type Config struct {
 	Backoff []time.Duration
 	// MaxRetryAfter caps a receiver's Retry-After.
 	MaxRetryAfter time.Duration
-	// Concurrency bounds requests in flight.
+	// Concurrency bounds requests in flight, and so the goroutines that
+	// make them (DefaultConcurrency).
 	Concurrency int
-	Client      *http.Client
-	Logger      *slog.Logger
-	Now         func() time.Time
-	// Sleep waits between retries (test seam); returns false if ctx ended.
-	Sleep func(ctx context.Context, d time.Duration) bool
+	// PerReceiver bounds the requests in flight to one receiver (scheme,
+	// host and port), so that a receiver that hangs holds at most that
+	// many of Concurrency (DefaultPerReceiver).
+	PerReceiver int
+	// Queued bounds the deliveries held in memory (default 16 per unit of
+	// Concurrency); the rest wait in the log, which is read again as
+	// room frees up.
+	Queued int
+	// Timeout bounds one attempt, answer included (DefaultTimeout;
+	// FOREMAN_WEBHOOK_TIMEOUT). Unused when Client is set.
+	Timeout time.Duration
+	// Client makes the requests (a test seam). Default: a client with
+	// Timeout and PerReceiver connections per receiver.
+	Client *http.Client
+	Logger *slog.Logger
+	Now    func() time.Time
+	// AfterFunc calls f after d, for retries (a test seam; time.AfterFunc).
+	AfterFunc func(d time.Duration, f func()) (stop func() bool)
+}
+
+// Validate names the first bad field.
+func (c Config) Validate() error {
+	switch {
+	case c.Log == nil:
+		return errors.New("webhook: Config.Log is required")
+	case c.Concurrency < 0:
+		return fmt.Errorf("webhook: Config.Concurrency %d is negative", c.Concurrency)
+	case c.PerReceiver < 0:
+		return fmt.Errorf("webhook: Config.PerReceiver %d is negative", c.PerReceiver)
+	case c.Timeout < 0:
+		return fmt.Errorf("webhook: Config.Timeout %s is negative", c.Timeout)
+	}
+	return nil
 }
 
 // CursorName is the dispatcher's log cursor: events at or below it are
 // settled (retention must keep the rest).
 const CursorName = "webhooks"
 
-const cursorName = CursorName
-
 // Dispatcher follows the log and delivers job events to their webhooks.
 // What is pending is derived from the log: a job event with a webhook and
 // no webhook.delivered or webhook.gave_up record for it. A durable cursor
 // (below which everything is settled) spares re-reading the whole log.
+//
+// The log is the queue: only up to Config.Queued deliveries are held in
+// memory, in one queue per receiver, and Concurrency goroutines take them
+// in turn across receivers. A receiver whose queue is full is marked
+// behind at the first event left in the log, and read again from there
+// when its queue has room; one that hangs therefore costs PerReceiver
+// requests and its queue, whatever its backlog.
 type Dispatcher struct {
-	cfg  Config
-	key  []byte
-	sem  chan struct{}
-	urls map[ulid.ULID]string // job → webhook URL ("" none), a cache
+	cfg     Config
+	key     []byte
+	perRecv int // queue length of one receiver
+	urls    map[ulid.ULID]string
+	kick    chan struct{} // a worker made room: the scanner reads the log again
+	timers  sync.WaitGroup
 
-	mu      sync.Mutex
-	pending map[uint64]*delivery // being delivered; a non-nil value is a replay to make after
-	wg      sync.WaitGroup
+	mu        sync.Mutex
+	ready     *sync.Cond // a delivery became ready, or a receiver has a free slot
+	stopping  bool
+	receivers map[string]*receiver
+	ring      []*receiver // receivers holding deliveries, in turn order
+	turn      int         // index in ring of the next receiver to serve
+	held      int         // deliveries in memory
+	live      map[liveKey]bool
+	busy      map[uint64]bool // event offsets being posted right now
 }
 
 // New checks the config and returns a dispatcher; call Run.
 func New(cfg Config) (*Dispatcher, error) {
-	if cfg.Log == nil {
-		return nil, errors.New("webhook: Config.Log is required")
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
 	if cfg.Backoff == nil {
 		cfg.Backoff = DefaultBackoff
 	}
 	cfg.MaxRetryAfter = cmp.Or(cfg.MaxRetryAfter, 10*time.Minute)
-	cfg.Concurrency = cmp.Or(cfg.Concurrency, 32)
+	cfg.Concurrency = cmp.Or(cfg.Concurrency, DefaultConcurrency)
+	cfg.PerReceiver = min(cmp.Or(cfg.PerReceiver, DefaultPerReceiver), cfg.Concurrency)
+	cfg.Queued = max(cmp.Or(cfg.Queued, 16*cfg.Concurrency), 4*cfg.PerReceiver)
+	cfg.Timeout = cmp.Or(cfg.Timeout, DefaultTimeout)
 	if cfg.Client == nil {
-		// Keep as many idle connections per receiver as deliveries may be
-		// in flight: the default two made one new connection per two
-		// deliveries under load.
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.MaxIdleConnsPerHost = cfg.Concurrency
-		cfg.Client = &http.Client{Timeout: 15 * time.Second, Transport: tr}
+		cfg.Client = newClient(cfg.Timeout, cfg.PerReceiver)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -92,10 +141,12 @@ func New(cfg Config) (*Dispatcher, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Sleep == nil {
-		cfg.Sleep = sleep
+	if cfg.AfterFunc == nil {
+		cfg.AfterFunc = func(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }
 	}
-	d := &Dispatcher{cfg: cfg, sem: make(chan struct{}, cfg.Concurrency), urls: map[ulid.ULID]string{}, pending: map[uint64]*delivery{}}
+	d := &Dispatcher{cfg: cfg, perRecv: 4 * cfg.PerReceiver, urls: map[ulid.ULID]string{}, kick: make(chan struct{}, 1),
+		receivers: map[string]*receiver{}, live: map[liveKey]bool{}, busy: map[uint64]bool{}}
+	d.ready = sync.NewCond(&d.mu)
 	if cfg.Secret != "" {
 		k, err := Key(cfg.Secret)
 		if err != nil {
@@ -106,110 +157,48 @@ func New(cfg Config) (*Dispatcher, error) {
 	return d, nil
 }
 
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
-// delivery is one event to deliver, with the attempts already recorded.
-type delivery struct {
-	event    eventlog.Event
-	url      string
-	attempts int
-	replay   uint64 // offset of the replay request that asked for it; 0: the original
-}
-
 // Run delivers until ctx ends. Deliveries cut short by the end are made
-// again after restart (at least once).
+// again after restart (at least once). It returns the log's error if
+// reading it fails.
 func (d *Dispatcher) Run(ctx context.Context) error {
-	defer d.wg.Wait()
-	from, err := d.cfg.Log.Cursor(cursorName)
+	from, err := d.cfg.Log.Cursor(CursorName)
 	if err != nil {
 		return err
 	}
-	from = max(from+1, d.cfg.Log.LowWatermark())
-	todo := map[uint64]*delivery{}
-	var seen uint64
-	err = d.cfg.Log.Scan(ctx, from, 0, func(e eventlog.Event) error {
-		seen = e.Offset
-		d.note(ctx, e, todo)
-		return nil
-	})
-	if err != nil {
-		return err
+	s := &scanner{d: d, seen: max(from+1, d.cfg.Log.LowWatermark()) - 1, oldest: d.cfg.Log.LastOffset(), replays: map[uint64]*replayTask{}}
+	s.saved = s.seen
+	var workers sync.WaitGroup
+	for range d.cfg.Concurrency {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			d.work(ctx)
+		}()
 	}
-	d.start(ctx, todo)
+	defer func() {
+		d.mu.Lock()
+		d.stopping = true
+		d.ready.Broadcast()
+		d.mu.Unlock()
+		workers.Wait()
+		d.stopTimers()
+	}()
 	for {
-		if err := d.cfg.Log.Wait(ctx, seen); err != nil {
+		changed := d.cfg.Log.Changed()
+		if err := s.fill(ctx); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
 			return err
 		}
-		todo = map[uint64]*delivery{}
-		err := d.cfg.Log.Scan(ctx, seen+1, 0, func(e eventlog.Event) error {
-			seen = e.Offset
-			d.note(ctx, e, todo)
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		d.start(ctx, todo)
-		d.saveCursor(seen)
-	}
-}
-
-// note folds one log event into the set of deliveries to make.
-func (d *Dispatcher) note(ctx context.Context, e eventlog.Event, todo map[uint64]*delivery) {
-	switch {
-	case e.Type == eventlog.WebhookAttempted || e.Type == eventlog.WebhookDelivered || e.Type == eventlog.WebhookGaveUp:
-		var p eventlog.WebhookAttempt
-		if e.Decode(&p) != nil {
-			return
-		}
-		if t, ok := todo[p.Event]; ok && t.replay == p.Replay {
-			if e.Type == eventlog.WebhookAttempted {
-				t.attempts = max(t.attempts, p.Attempt)
-			} else {
-				delete(todo, p.Event)
-			}
-		}
-	case e.Type == eventlog.WebhookReplay:
-		d.replay(ctx, e, todo)
-	case delivered(e.Type):
-		if url := d.url(e.Job); url != "" {
-			todo[e.Offset] = &delivery{event: e, url: url}
-		}
-	}
-}
-
-// replay queues again the job events in the requested range.
-func (d *Dispatcher) replay(ctx context.Context, e eventlog.Event, todo map[uint64]*delivery) {
-	var p eventlog.Replay
-	if e.Decode(&p) != nil {
-		return
-	}
-	to := p.To
-	if to == 0 || to > e.Offset {
-		to = e.Offset - 1
-	}
-	from := max(p.From, d.cfg.Log.LowWatermark())
-	_ = d.cfg.Log.Scan(ctx, from, to, func(ev eventlog.Event) error {
-		if !delivered(ev.Type) || (len(p.Job) == 16 && string(ev.Job[:]) != string(p.Job)) {
+		s.saveCursor()
+		select {
+		case <-changed:
+		case <-d.kick:
+		case <-ctx.Done():
 			return nil
 		}
-		if url := d.url(ev.Job); url != "" {
-			todo[ev.Offset] = &delivery{event: ev, url: url, replay: e.Offset}
-		}
-		return nil
-	})
+	}
 }
 
 // url is the job's webhook URL, from its submission (cached).
@@ -217,7 +206,7 @@ func (d *Dispatcher) url(job ulid.ULID) string {
 	if u, ok := d.urls[job]; ok {
 		return u
 	}
-	if len(d.urls) > 100_000 {
+	if len(d.urls) > 10_000 {
 		clear(d.urls)
 	}
 	u := ""
@@ -229,49 +218,4 @@ func (d *Dispatcher) url(job ulid.ULID) string {
 	}
 	d.urls[job] = u
 	return u
-}
-
-func (d *Dispatcher) start(ctx context.Context, todo map[uint64]*delivery) {
-	for off, t := range todo {
-		d.mu.Lock()
-		_, busy := d.pending[off]
-		if busy {
-			d.pending[off] = t // a replay of an event still being delivered: make it after
-		} else {
-			d.pending[off] = nil
-		}
-		d.mu.Unlock()
-		if busy {
-			continue
-		}
-		d.wg.Add(1)
-		go func() {
-			defer d.wg.Done()
-			for t != nil {
-				d.deliver(ctx, t)
-				d.mu.Lock()
-				if t = d.pending[off]; t == nil || ctx.Err() != nil {
-					delete(d.pending, off)
-					t = nil
-				} else {
-					d.pending[off] = nil
-				}
-				d.mu.Unlock()
-			}
-		}()
-	}
-}
-
-// saveCursor records that everything up to the lowest pending offset is
-// settled.
-func (d *Dispatcher) saveCursor(seen uint64) {
-	d.mu.Lock()
-	c := seen
-	for off := range d.pending {
-		c = min(c, off-1)
-	}
-	d.mu.Unlock()
-	if err := d.cfg.Log.SetCursor(cursorName, c); err != nil {
-		d.cfg.Logger.Warn("could not save the webhook cursor", "err", err)
-	}
 }

@@ -22,7 +22,7 @@ import (
 )
 
 // receiver records deliveries; respond decides each answer.
-type receiver struct {
+type testReceiver struct {
 	*httptest.Server
 	mu      sync.Mutex
 	got     []http.Header
@@ -31,8 +31,8 @@ type receiver struct {
 	arrived chan struct{}
 }
 
-func newReceiver(t *testing.T, respond func(n int) int) *receiver {
-	r := &receiver{respond: respond, arrived: make(chan struct{}, 100)}
+func newReceiver(t *testing.T, respond func(n int) int) *testReceiver {
+	r := &testReceiver{respond: respond, arrived: make(chan struct{}, 100)}
 	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		b, _ := io.ReadAll(req.Body)
 		r.mu.Lock()
@@ -47,7 +47,7 @@ func newReceiver(t *testing.T, respond func(n int) int) *receiver {
 	return r
 }
 
-func (r *receiver) wait(t *testing.T, n int) {
+func (r *testReceiver) wait(t *testing.T, n int) {
 	t.Helper()
 	for range n {
 		select {
@@ -76,7 +76,7 @@ func openLog(t *testing.T, fs vfs.FS) *eventlog.Log {
 // runDispatcher starts a dispatcher and returns its stop function.
 func runDispatcher(t *testing.T, l *eventlog.Log, mod func(*Config)) func() {
 	t.Helper()
-	cfg := Config{Log: l, Render: viewRenderer{}, Secret: "s3cret", Sleep: func(ctx context.Context, _ time.Duration) bool { return ctx.Err() == nil }}
+	cfg := Config{Log: l, Render: viewRenderer{}, Secret: "s3cret", AfterFunc: soon(nil)}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -88,6 +88,18 @@ func runDispatcher(t *testing.T, l *eventlog.Log, mod func(*Config)) func() {
 	done := make(chan struct{})
 	go func() { d.Run(ctx); close(done) }()
 	return func() { cancel(); <-done }
+}
+
+// soon is an AfterFunc that runs f at once, telling waits the delay it
+// was asked for.
+func soon(waits chan<- time.Duration) func(time.Duration, func()) func() bool {
+	return func(d time.Duration, f func()) func() bool {
+		if waits != nil {
+			waits <- d
+		}
+		go f()
+		return func() bool { return false }
+	}
 }
 
 func job(t *testing.T, l *eventlog.Log, url string, sync bool, types ...eventlog.Type) ulid.ULID {
@@ -186,16 +198,8 @@ func TestRetriesThenDelivers(t *testing.T) {
 		}
 		return 200
 	})
-	var waits []time.Duration
-	var mu sync.Mutex
-	stop := runDispatcher(t, l, func(c *Config) {
-		c.Sleep = func(ctx context.Context, d time.Duration) bool {
-			mu.Lock()
-			waits = append(waits, d)
-			mu.Unlock()
-			return true
-		}
-	})
+	waits := make(chan time.Duration, 10)
+	stop := runDispatcher(t, l, func(c *Config) { c.AfterFunc = soon(waits) })
 	defer stop()
 	id := job(t, l, rcv.URL, false)
 	rcv.wait(t, 2)
@@ -203,10 +207,8 @@ func TestRetriesThenDelivers(t *testing.T) {
 	if history(t, l, id, eventlog.WebhookAttempted) != 1 {
 		t.Fatal("failed attempt not recorded")
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(waits) != 1 || waits[0] != time.Second {
-		t.Fatalf("backoff %v", waits)
+	if len(waits) != 1 || <-waits != time.Second {
+		t.Fatal("the first retry did not wait the first backoff step")
 	}
 	if rcv.got[0].Get("webhook-id") != rcv.got[1].Get("webhook-id") {
 		t.Fatal("webhook-id changed across retries")
@@ -226,7 +228,7 @@ func TestGoneStopsAndRetryAfterIsHonoured(t *testing.T) {
 	waits := make(chan time.Duration, 10)
 	stop := runDispatcher(t, l, func(c *Config) {
 		c.Backoff = []time.Duration{time.Second}
-		c.Sleep = func(ctx context.Context, d time.Duration) bool { waits <- d; return true }
+		c.AfterFunc = soon(waits)
 	})
 	defer stop()
 	g := job(t, l, gone.URL, false)
@@ -250,7 +252,7 @@ func TestPendingDeliveryIsMadeAfterRestart(t *testing.T) {
 	down.Close()
 	blocked := make(chan struct{})
 	stop := runDispatcher(t, l, func(c *Config) {
-		c.Sleep = func(ctx context.Context, _ time.Duration) bool { close(blocked); <-ctx.Done(); return false }
+		c.AfterFunc = func(time.Duration, func()) func() bool { close(blocked); return func() bool { return true } }
 	})
 	id := job(t, l, url+"/hook", false)
 	<-blocked // first attempt failed and was recorded; the daemon "stops"

@@ -36,6 +36,7 @@ type Config struct {
 	MaxWait        time.Duration     // FOREMAN_MAX_WAIT
 	JobTTL         time.Duration     // FOREMAN_JOB_TTL
 	WebhookBackoff []time.Duration   // FOREMAN_WEBHOOK_BACKOFF
+	WebhookTimeout time.Duration     // FOREMAN_WEBHOOK_TIMEOUT
 }
 
 // DefaultConfig returns the configuration with every default.
@@ -56,6 +57,7 @@ func DefaultConfig() Config {
 		MaxWait:        10 * time.Minute,
 		JobTTL:         24 * time.Hour,
 		WebhookBackoff: []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second},
+		WebhookTimeout: 15 * time.Second,
 	}
 }
 
@@ -97,7 +99,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		name string
 		dst  *time.Duration
 	}{{"FOREMAN_POLL_INTERVAL", &c.PollInterval}, {"FOREMAN_SHUTDOWN_GRACE", &c.ShutdownGrace},
-		{"FOREMAN_JOB_TIMEOUT", &c.JobTimeout}, {"FOREMAN_MAX_WAIT", &c.MaxWait}, {"FOREMAN_JOB_TTL", &c.JobTTL}} {
+		{"FOREMAN_JOB_TIMEOUT", &c.JobTimeout}, {"FOREMAN_MAX_WAIT", &c.MaxWait}, {"FOREMAN_JOB_TTL", &c.JobTTL},
+		{"FOREMAN_WEBHOOK_TIMEOUT", &c.WebhookTimeout}} {
 		if v := getenv(d.name); v != "" {
 			x, err := time.ParseDuration(v)
 			if err != nil {
@@ -198,6 +201,9 @@ func (c Config) Validate() error {
 	}
 	if c.JobTTL < 0 {
 		return &ConfigError{"FOREMAN_JOB_TTL", c.JobTTL.String(), "must not be negative (0: keep jobs forever)"}
+	}
+	if c.WebhookTimeout <= 0 {
+		return &ConfigError{"FOREMAN_WEBHOOK_TIMEOUT", c.WebhookTimeout.String(), "must be positive"}
 	}
 	if c.PublicURL != "" {
 		u, err := url.Parse(c.PublicURL)

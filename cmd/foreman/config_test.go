@@ -33,6 +33,7 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		"FOREMAN_MAX_WAIT":        "0s",
 		"FOREMAN_PUBLIC_URL":      "example.com",
 		"FOREMAN_WEBHOOK_BACKOFF": "1s,soon",
+		"FOREMAN_WEBHOOK_TIMEOUT": "0s",
 	} {
 		_, err := LoadConfig(func(k string) string {
 			if k == name {
@@ -66,7 +67,7 @@ func TestConfigServeSettings(t *testing.T) {
 		"FOREMAN_MAX_BODY": "2MiB", "FOREMAN_MAX_QUEUE": "0", "FOREMAN_JOB_TIMEOUT": "90s",
 		"FOREMAN_WEBHOOK_ALLOW": "Hooks.example.com, ci.local", "FOREMAN_PUBLIC_URL": "https://foreman.example.com",
 		"FOREMAN_EMBED_MODEL": "nomic-embed-text", "FOREMAN_MAX_SKIPS": "3", "FOREMAN_MAX_WAIT": "1m",
-		"FOREMAN_WEBHOOK_BACKOFF": "500ms, 30s",
+		"FOREMAN_WEBHOOK_BACKOFF": "500ms, 30s", "FOREMAN_WEBHOOK_TIMEOUT": "3s",
 	}
 	c, err := LoadConfig(func(k string) string { return env[k] })
 	if err != nil {
@@ -74,7 +75,7 @@ func TestConfigServeSettings(t *testing.T) {
 	}
 	if c.MaxBody != 2<<20 || c.MaxQueue != 0 || c.JobTimeout != 90*time.Second || c.MaxSkips != 3 || c.MaxWait != time.Minute ||
 		!c.WebhookAllow["hooks.example.com"] || !c.WebhookAllow["ci.local"] || c.EmbedModel != "nomic-embed-text" ||
-		len(c.WebhookBackoff) != 2 || c.WebhookBackoff[1] != 30*time.Second {
+		len(c.WebhookBackoff) != 2 || c.WebhookBackoff[1] != 30*time.Second || c.WebhookTimeout != 3*time.Second {
 		t.Fatalf("settings: %+v", c)
 	}
 	for in, want := range map[string]int64{"1048576": 1 << 20, "512KiB": 512 << 10, "1 GiB": 1 << 30, "3M": 3 << 20} {

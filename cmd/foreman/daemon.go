@@ -111,7 +111,7 @@ func (d *Daemon) wire() error {
 		Logger: d.logger.With("part", "api"),
 	})
 	d.webhooks, err = webhook.New(webhook.Config{Log: d.log, Render: srv, Secret: cfg.WebhookSecret,
-		Backoff: cfg.WebhookBackoff, Logger: d.logger.With("part", "webhooks")})
+		Backoff: cfg.WebhookBackoff, Timeout: cfg.WebhookTimeout, Logger: d.logger.With("part", "webhooks")})
 	if err != nil {
 		return err
 	}
