@@ -12,26 +12,10 @@ import (
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/oklog/ulid/v2"
-	ollama "github.com/ollama/ollama/api"
 
 	"github.com/foreman-dev/foreman/eventlog"
 	"github.com/foreman-dev/foreman/projections"
 )
-
-// fakeInventory knows a fixed set of models.
-type fakeInventory struct{ models map[string]bool }
-
-func (f *fakeInventory) Models() []ollama.ListModelResponse {
-	var out []ollama.ListModelResponse
-	for m := range f.models {
-		out = append(out, ollama.ListModelResponse{Name: m + ":latest", Model: m + ":latest"})
-	}
-	return out
-}
-func (f *fakeInventory) Running() []ollama.ProcessModelResponse { return nil }
-func (f *fakeInventory) HasOrRefresh(_ context.Context, m string) (bool, error) {
-	return f.models[strings.TrimSuffix(m, ":latest")], nil
-}
 
 type testBundle struct {
 	log  *eventlog.Log

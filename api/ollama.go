@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/julienschmidt/httprouter"
-	ollama "github.com/ollama/ollama/api"
 )
 
 // ollamaRoutes registers the Ollama-compatible surface. Chat and generate
@@ -47,20 +46,31 @@ func (s *Server) root(w http.ResponseWriter, r *http.Request, _ httprouter.Param
 	}
 }
 
+// tags and ps relay the target's last answer as it sent it: clients see
+// the fields foreman does not know, and while the target is unreachable
+// they still see its models. With no answer yet, they get a 502 as an
+// Ollama client would see an unreachable server, never an empty list that
+// says there are no models.
 func (s *Server) tags(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
-	models := s.cfg.Inventory.Models()
-	if models == nil {
-		models = []ollama.ListModelResponse{}
-	}
-	writeJSON(w, http.StatusOK, ollama.ListResponse{Models: models})
+	s.relayInventory(w, r, s.cfg.Inventory.TagsJSON)
 }
 
 func (s *Server) ps(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
-	running := s.cfg.Inventory.Running()
-	if running == nil {
-		running = []ollama.ProcessModelResponse{}
+	s.relayInventory(w, r, s.cfg.Inventory.PsJSON)
+}
+
+func (s *Server) relayInventory(w http.ResponseWriter, r *http.Request, get func(context.Context) ([]byte, error)) {
+	raw, err := get(r.Context())
+	if err != nil {
+		if r.Context().Err() != nil {
+			return
+		}
+		writeError(w, http.StatusBadGateway, "ollama target unreachable: "+err.Error())
+		return
 	}
-	writeJSON(w, http.StatusOK, ollama.ProcessResponse{Models: running})
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	w.Write(raw)
 }
 
 // forward proxies a request that bypasses the queue, relaying the target's

@@ -17,10 +17,16 @@ import (
 
 // Inventory is the target's model inventory (worker/target.Inventory).
 type Inventory interface {
-	Models() []ollama.ListModelResponse
+	// TagsJSON and PsJSON are the target's last /api/tags and /api/ps
+	// answers, byte for byte; an error when there has been none.
+	TagsJSON(ctx context.Context) ([]byte, error)
+	PsJSON(ctx context.Context) ([]byte, error)
 	Running() []ollama.ProcessModelResponse
 	// HasOrRefresh re-polls the target once before saying no.
 	HasOrRefresh(ctx context.Context, model string) (bool, error)
+	// Show is what the target says of a model (/api/show: capabilities,
+	// parameters, remote host), cached while the model stays the same.
+	Show(ctx context.Context, model string) (ollama.ShowResponse, error)
 }
 
 // Forwarder sends a request straight to the target and returns its answer

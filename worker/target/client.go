@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	ollama "github.com/ollama/ollama/api"
+	ollamamodel "github.com/ollama/ollama/types/model"
 )
 
 // DefaultURL is where Ollama listens by default.
@@ -181,38 +182,86 @@ func readHTTPError(ctx context.Context, resp *http.Response) error {
 	return &HTTPError{Status: resp.StatusCode, Message: msg, Body: body}
 }
 
-// get decodes a GET answer into v.
-func (c *Client) get(ctx context.Context, path string, v any) error {
-	resp, err := c.Forward(ctx, http.MethodGet, path, nil)
+// maxInventoryBody bounds a tags, ps or show answer.
+const maxInventoryBody = 64 << 20
+
+// call sends a request and decodes a 200 answer into v. It returns the
+// answer's bytes as they came, so that they can be relayed with the fields
+// foreman does not know.
+func (c *Client) call(ctx context.Context, method, path string, body []byte, v any) ([]byte, error) {
+	resp, err := c.Forward(ctx, method, path, body)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return readHTTPError(ctx, resp)
+		return nil, readHTTPError(ctx, resp)
 	}
-	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
-		return &ConnError{Op: "GET " + path, Err: fmt.Errorf("decode: %w", err)}
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxInventoryBody))
+	if err == nil {
+		err = json.Unmarshal(raw, v)
 	}
-	return nil
+	if err != nil {
+		if cause := context.Cause(ctx); cause != nil {
+			return nil, cause
+		}
+		return nil, &ConnError{Op: method + " " + path, Err: fmt.Errorf("decode: %w", err)}
+	}
+	return raw, nil
+}
+
+// get decodes a GET answer into v.
+func (c *Client) get(ctx context.Context, path string, v any) error {
+	_, err := c.call(ctx, http.MethodGet, path, nil, v)
+	return err
 }
 
 // Tags lists the models the target has (GET /api/tags).
 func (c *Client) Tags(ctx context.Context) ([]ollama.ListModelResponse, error) {
+	r, _, err := c.TagsRaw(ctx)
+	return r.Models, err
+}
+
+// TagsRaw is Tags with the answer's own bytes.
+func (c *Client) TagsRaw(ctx context.Context) (ollama.ListResponse, []byte, error) {
 	var r ollama.ListResponse
-	if err := c.get(ctx, "/api/tags", &r); err != nil {
-		return nil, err
-	}
-	return r.Models, nil
+	raw, err := c.call(ctx, http.MethodGet, "/api/tags", nil, &r)
+	return r, raw, err
 }
 
 // Ps lists the models loaded now (GET /api/ps).
 func (c *Client) Ps(ctx context.Context) ([]ollama.ProcessModelResponse, error) {
+	r, _, err := c.PsRaw(ctx)
+	return r.Models, err
+}
+
+// PsRaw is Ps with the answer's own bytes.
+func (c *Client) PsRaw(ctx context.Context) (ollama.ProcessResponse, []byte, error) {
 	var r ollama.ProcessResponse
-	if err := c.get(ctx, "/api/ps", &r); err != nil {
-		return nil, err
+	raw, err := c.call(ctx, http.MethodGet, "/api/ps", nil, &r)
+	return r, raw, err
+}
+
+// Show describes a model (POST /api/show). Only the small fields are
+// kept: capabilities, parameters, details and the remote host; not the
+// tensors, model info, template or modelfile.
+func (c *Client) Show(ctx context.Context, name string) (ollama.ShowResponse, error) {
+	body, err := json.Marshal(ollama.ShowRequest{Model: name})
+	if err != nil {
+		return ollama.ShowResponse{}, err
 	}
-	return r.Models, nil
+	var r struct {
+		Parameters   string                   `json:"parameters"`
+		Details      ollama.ModelDetails      `json:"details"`
+		Capabilities []ollamamodel.Capability `json:"capabilities"`
+		RemoteModel  string                   `json:"remote_model"`
+		RemoteHost   string                   `json:"remote_host"`
+	}
+	if _, err := c.call(ctx, http.MethodPost, "/api/show", body, &r); err != nil {
+		return ollama.ShowResponse{}, err
+	}
+	return ollama.ShowResponse{Parameters: r.Parameters, Details: r.Details, Capabilities: r.Capabilities,
+		RemoteModel: r.RemoteModel, RemoteHost: r.RemoteHost}, nil
 }
 
 // Version is the target's version (GET /api/version).

@@ -3,6 +3,7 @@ package target
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -29,8 +30,12 @@ type Inventory struct {
 	mu       sync.Mutex
 	models   []ollama.ListModelResponse
 	running  []ollama.ProcessModelResponse
+	tagsRaw  []byte // the last /api/tags answer, as the target sent it
+	psRaw    []byte // the last /api/ps answer
+	lastErr  error  // the last failed poll's error
 	degraded bool
 	polled   bool
+	shows    map[string]shown // by Normalize(name)
 }
 
 // NewInventory returns an inventory of c's models; call Run to poll.
@@ -64,12 +69,12 @@ func (inv *Inventory) Run(ctx context.Context) error {
 func (inv *Inventory) Refresh(ctx context.Context) error {
 	inv.refresh.Lock()
 	defer inv.refresh.Unlock()
-	models, err := inv.c.Tags(ctx)
+	tags, tagsRaw, err := inv.c.TagsRaw(ctx)
 	if err != nil {
 		inv.fail(err)
 		return err
 	}
-	running, err := inv.c.Ps(ctx)
+	ps, psRaw, err := inv.c.PsRaw(ctx)
 	if err != nil {
 		inv.fail(err)
 		return err
@@ -78,20 +83,22 @@ func (inv *Inventory) Refresh(ctx context.Context) error {
 	if inv.degraded {
 		inv.log.Info("ollama target reachable again")
 	}
-	inv.models, inv.running, inv.degraded, inv.polled = models, running, false, true
+	inv.models, inv.running, inv.degraded, inv.polled = tags.Models, ps.Models, false, true
+	inv.tagsRaw, inv.psRaw, inv.lastErr = tagsRaw, psRaw, nil
+	inv.forgetShows()
 	inv.mu.Unlock()
 	return nil
 }
 
 // RefreshPs re-reads only /api/ps (after each job: which model is loaded).
 func (inv *Inventory) RefreshPs(ctx context.Context) error {
-	running, err := inv.c.Ps(ctx)
+	ps, raw, err := inv.c.PsRaw(ctx)
 	if err != nil {
 		inv.fail(err)
 		return err
 	}
 	inv.mu.Lock()
-	inv.running = running
+	inv.running, inv.psRaw = ps.Models, raw
 	inv.mu.Unlock()
 	return nil
 }
@@ -99,6 +106,7 @@ func (inv *Inventory) RefreshPs(ctx context.Context) error {
 func (inv *Inventory) fail(err error) {
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
+	inv.lastErr = err
 	if errors.Is(err, ErrUnreachable) || !inv.polled {
 		inv.degraded = true
 	}
@@ -123,6 +131,42 @@ func (inv *Inventory) Running() []ollama.ProcessModelResponse {
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
 	return slices.Clone(inv.running)
+}
+
+// ErrNoInventory: no poll of the target has succeeded yet, so there is
+// no model list to answer with.
+var ErrNoInventory = errors.New("no model list from the ollama target yet")
+
+// TagsJSON is the last /api/tags answer, byte for byte, fields foreman
+// does not know included, so a newer Ollama's additions reach clients.
+// With none yet it polls once; if that fails, the error wraps
+// ErrNoInventory and the poll's error.
+func (inv *Inventory) TagsJSON(ctx context.Context) ([]byte, error) {
+	return inv.raw(ctx, func() []byte { return inv.tagsRaw })
+}
+
+// PsJSON is TagsJSON for /api/ps: the last known residency.
+func (inv *Inventory) PsJSON(ctx context.Context) ([]byte, error) {
+	return inv.raw(ctx, func() []byte { return inv.psRaw })
+}
+
+func (inv *Inventory) raw(ctx context.Context, get func() []byte) ([]byte, error) {
+	inv.mu.Lock()
+	b := get()
+	inv.mu.Unlock()
+	if b != nil {
+		return b, nil
+	}
+	err := inv.Refresh(ctx)
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	if b = get(); b != nil {
+		return b, nil
+	}
+	if err == nil {
+		err = inv.lastErr
+	}
+	return nil, fmt.Errorf("%w: %w", ErrNoInventory, err)
 }
 
 // Loaded names the loaded models.

@@ -3,6 +3,8 @@ package ollamatest
 import (
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/ollama/ollama/api"
@@ -33,7 +35,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, done("unload"))
 		return
 	}
-	if !s.checkModel(w, m, req.Model, "chat", req.Think, len(req.Tools) > 0, req.Options) {
+	if !s.checkModel(w, m, req.Model, "chat", req.Think, needs(len(req.Tools) > 0, model.CapabilityTools), req.Options) {
 		return
 	}
 	if len(req.Messages) == 0 {
@@ -57,17 +59,26 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	x.serve()
 }
 
-// checkModel refuses what the model cannot do, with Ollama's messages:
-// thinking, chat or generate on an embedding model, tools, and options of
-// the wrong type (a 500 in Ollama).
-func (s *Server) checkModel(w http.ResponseWriter, m Model, name, verb string, think *api.ThinkValue, tools bool, options map[string]any) bool {
+// checkModel refuses what the model cannot do, in the order and with the
+// messages of Ollama's handlers (server/routes.go): thinking first, then
+// completion ("does not support chat" or "generate"), then what the
+// request's shape needs (tools for chat, insert for a generate suffix);
+// and options of the wrong type (a 500 in Ollama). Images need nothing:
+// Ollama v0.17.4 runs them on any model.
+func (s *Server) checkModel(w http.ResponseWriter, m Model, name, verb string, think *api.ThinkValue, want []model.Capability, options map[string]any) bool {
+	var missing []string
+	for _, c := range want {
+		if !slices.Contains(m.Capabilities, c) {
+			missing = append(missing, string(c))
+		}
+	}
 	switch {
-	case think != nil && think.Bool():
+	case think != nil && think.Bool() && !slices.Contains(m.Capabilities, model.CapabilityThinking):
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("%q does not support thinking", name))
-	case m.Embedding:
+	case !slices.Contains(m.Capabilities, model.CapabilityCompletion):
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("%q does not support %s", name, verb))
-	case tools:
-		writeError(w, http.StatusBadRequest, model.ParseName(name).String()+" does not support tools")
+	case len(missing) > 0:
+		writeError(w, http.StatusBadRequest, model.ParseName(name).String()+" does not support "+strings.Join(missing, "\n"))
 	default:
 		opts := api.DefaultOptions()
 		if err := opts.FromMap(options); err != nil {
@@ -77,6 +88,14 @@ func (s *Server) checkModel(w http.ResponseWriter, m Model, name, verb string, t
 		return true
 	}
 	return false
+}
+
+// needs is want when the request asks for it.
+func needs(asked bool, want model.Capability) []model.Capability {
+	if asked {
+		return []model.Capability{want}
+	}
+	return nil
 }
 
 // loadOnly is a request without prompt or messages: it loads the model and

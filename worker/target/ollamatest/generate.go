@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/ollama/ollama/api"
+	"github.com/ollama/ollama/types/model"
 )
 
 // handleGenerate answers POST /api/generate. Unlike chat, a missing or
@@ -27,7 +28,7 @@ func (s *Server) handleGenerate(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, done("unload"))
 		return
 	}
-	if !s.checkModel(w, m, req.Model, "generate", req.Think, false, req.Options) {
+	if !s.checkModel(w, m, req.Model, "generate", req.Think, needs(req.Suffix != "", model.CapabilityInsert), req.Options) {
 		return
 	}
 	if req.Prompt == "" {

@@ -12,12 +12,17 @@ import (
 
 // Model is one model the fake has, as /api/tags lists it.
 type Model struct {
-	Name       string // "tiny-a" or "tiny-a:latest"
-	Embedding  bool   // embedding-only: chat and generate answer 400
-	Size       int64  // bytes on disk (/api/tags)
-	Digest     string // sha256 hex
-	ModifiedAt time.Time
-	Details    api.ModelDetails
+	Name      string // "tiny-a" or "tiny-a:latest"
+	Embedding bool   // embedding-only: chat and generate answer 400
+	// Capabilities, when set, is what /api/show reports and what chat and
+	// generate check (e.g. completion, tools, thinking, insert, vision);
+	// default: embedding for an Embedding model, else completion, as the
+	// kit's models.
+	Capabilities []model.Capability
+	Size         int64  // bytes on disk (/api/tags)
+	Digest       string // sha256 hex
+	ModifiedAt   time.Time
+	Details      api.ModelDetails
 
 	// LoadedSize is the size /api/ps reports; default 2×Size.
 	LoadedSize int64
@@ -48,6 +53,12 @@ func DefaultModels() []Model {
 
 func (m Model) withDefaults() Model {
 	m.Name = normalize(m.Name)
+	if m.Capabilities == nil {
+		m.Capabilities = []model.Capability{model.CapabilityCompletion}
+		if m.Embedding {
+			m.Capabilities = []model.Capability{model.CapabilityEmbedding}
+		}
+	}
 	if m.LoadedSize == 0 {
 		m.LoadedSize = 2 * m.Size
 	}
@@ -102,7 +113,7 @@ func (s *Server) handleTags(w http.ResponseWriter, r *http.Request) {
 		})
 	}
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, s.withExtra(out))
 }
 
 // handleShow answers POST /api/show with a short but real-looking model
@@ -140,11 +151,10 @@ func (s *Server) handleShow(w http.ResponseWriter, r *http.Request) {
 			"llama.embedding_length": m.EmbeddingLength,
 			"llama.block_count":      2,
 		},
-		Capabilities: []model.Capability{model.CapabilityCompletion},
+		Capabilities: m.Capabilities,
 		ModifiedAt:   m.ModifiedAt,
 	}
 	if m.Embedding {
-		resp.Capabilities = []model.Capability{model.CapabilityEmbedding}
 		resp.ModelInfo["llama.pooling_type"] = 1
 	} else {
 		resp.Parameters = `stop                           "</s>"`

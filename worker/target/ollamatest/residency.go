@@ -187,7 +187,7 @@ func (s *Server) handlePs(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	slices.SortStableFunc(out.Models, func(a, b api.ProcessModelResponse) int { return b.ExpiresAt.Compare(a.ExpiresAt) })
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, s.withExtra(out))
 }
 
 // unloadNow is keep_alive 0 without a prompt: the model leaves memory at

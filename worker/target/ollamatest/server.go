@@ -46,6 +46,7 @@ type config struct {
 	maxLoaded  int
 	loadDelay  time.Duration
 	chunkDelay time.Duration
+	extra      map[string]any
 }
 
 // Option configures a Server.
