@@ -93,15 +93,18 @@ func (s *Server) submitJob(w http.ResponseWriter, r *http.Request, _ httprouter.
 		return
 	}
 	f, req, err := splitJobBody(body)
-	var model string
+	var sh shape
 	if err == nil {
-		model, err = parseOllama(f.Kind, req)
+		sh, err = parseOllama(f.Kind, req)
 	}
 	if err == nil {
 		err = s.checkWebhookURL(f.WebhookURL)
 	}
 	if err == nil {
-		err = s.modelKnown(r, model)
+		err = s.modelKnown(r, sh.model)
+	}
+	if err == nil {
+		err = s.checkCapabilities(r.Context(), sh)
 	}
 	if err != nil {
 		s.refuse(w, err)
@@ -131,7 +134,7 @@ func (s *Server) submitJob(w http.ResponseWriter, r *http.Request, _ httprouter.
 	}
 	id := ulid.Make()
 	evs, err := s.cfg.Log.Append(r.Context(), submission(id, eventlog.Submitted{
-		Model: model, Kind: f.Kind, WebhookURL: f.WebhookURL, Priority: f.Priority,
+		Model: sh.model, Kind: f.Kind, WebhookURL: f.WebhookURL, Priority: f.Priority,
 		IdempotencyKey: key, BodySHA256: sum[:], Submitter: caller, MaxAttempts: s.cfg.MaxAttempts,
 	}, req))
 	if err != nil {

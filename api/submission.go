@@ -22,35 +22,50 @@ type requestError struct {
 
 func (e *requestError) Error() string { return e.msg }
 
+// shape is what a chat or generate request asks of its model, for the
+// checks Ollama makes before it runs anything.
+type shape struct {
+	kind   eventlog.Kind
+	model  string
+	unload bool // no messages or prompt and keep_alive 0: Ollama checks nothing
+	empty  bool // no messages or prompt: the request only loads the model
+	think  *ollama.ThinkValue
+	tools  bool   // chat with tools
+	suffix bool   // generate with a suffix
+	opts   map[string]any
+}
+
 // parseOllama checks a chat or generate body the way Ollama does, with the
 // same types, so that malformed JSON and wrong field types get Ollama's
-// own messages, and returns the model.
-func parseOllama(kind eventlog.Kind, body []byte) (string, error) {
+// own messages, and returns what it asks of the model.
+func parseOllama(kind eventlog.Kind, body []byte) (shape, error) {
+	sh := shape{kind: kind}
 	if len(bytes.TrimSpace(body)) == 0 {
-		return "", &requestError{http.StatusBadRequest, "missing request body"}
+		return sh, &requestError{http.StatusBadRequest, "missing request body"}
 	}
-	var model string
 	dec := json.NewDecoder(bytes.NewReader(body))
+	var keepAlive *ollama.Duration
 	if kind == eventlog.KindGenerate {
 		var req ollama.GenerateRequest
 		if err := dec.Decode(&req); err != nil {
-			return "", &requestError{http.StatusBadRequest, err.Error()}
+			return sh, &requestError{http.StatusBadRequest, err.Error()}
 		}
-		model = req.Model
-		if !ollamamodel.ParseName(model).IsValid() { // Ollama answers generate without a (valid) model with 404
-			return "", &requestError{http.StatusNotFound, fmt.Sprintf("model '%s' not found", model)}
+		sh.model, sh.empty, sh.think, sh.suffix, sh.opts, keepAlive = req.Model, req.Prompt == "", req.Think, req.Suffix != "", req.Options, req.KeepAlive
+		if !ollamamodel.ParseName(sh.model).IsValid() { // Ollama answers generate without a (valid) model with 404
+			return sh, &requestError{http.StatusNotFound, fmt.Sprintf("model '%s' not found", sh.model)}
 		}
 	} else {
 		var req ollama.ChatRequest
 		if err := dec.Decode(&req); err != nil {
-			return "", &requestError{http.StatusBadRequest, err.Error()}
+			return sh, &requestError{http.StatusBadRequest, err.Error()}
 		}
-		model = req.Model
-		if !ollamamodel.ParseName(model).IsValid() { // "" and "bad name!!" alike, as Ollama
-			return "", &requestError{http.StatusBadRequest, "model is required"}
+		sh.model, sh.empty, sh.think, sh.tools, sh.opts, keepAlive = req.Model, len(req.Messages) == 0, req.Think, len(req.Tools) > 0, req.Options, req.KeepAlive
+		if !ollamamodel.ParseName(sh.model).IsValid() { // "" and "bad name!!" alike, as Ollama
+			return sh, &requestError{http.StatusBadRequest, "model is required"}
 		}
 	}
-	return model, nil
+	sh.unload = sh.empty && keepAlive != nil && keepAlive.Duration == 0
+	return sh, nil
 }
 
 // submission builds the job.submitted record; a body over

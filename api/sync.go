@@ -24,9 +24,12 @@ func (s *Server) syncJob(kind eventlog.Kind) httprouter.Handle {
 		if !ok {
 			return
 		}
-		model, err := parseOllama(kind, body)
+		sh, err := parseOllama(kind, body)
 		if err == nil {
-			err = s.modelKnown(r, model)
+			err = s.modelKnown(r, sh.model)
+		}
+		if err == nil {
+			err = s.checkCapabilities(r.Context(), sh)
 		}
 		if err != nil {
 			s.refuse(w, err)
@@ -41,7 +44,7 @@ func (s *Server) syncJob(kind eventlog.Kind) httprouter.Handle {
 		sub := s.cfg.Hub.Subscribe(id) // before the job can start
 		defer sub.Close()
 		rec := submission(id, eventlog.Submitted{
-			Model: model, Kind: kind, Sync: true, Submitter: Caller(r.Context()), MaxAttempts: s.cfg.MaxAttempts,
+			Model: sh.model, Kind: kind, Sync: true, Submitter: Caller(r.Context()), MaxAttempts: s.cfg.MaxAttempts,
 		}, body)
 		if _, err := s.cfg.Log.Append(r.Context(), rec); err != nil {
 			writeError(w, http.StatusServiceUnavailable, "cannot queue the request: "+err.Error())

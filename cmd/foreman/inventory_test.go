@@ -55,3 +55,25 @@ func TestTagsAndPsWithTheTargetNeverSeen(t *testing.T) {
 		t.Fatalf("ListRunning = %#v", err)
 	}
 }
+
+// A chat for an embedding-only model is refused at submission with
+// Ollama's answer, through the daemon's wiring of the inventory's
+// /api/show; it used to be accepted and fail after the queue.
+func TestChatToAnEmbeddingModelIsRefusedAtSubmission(t *testing.T) {
+	fake := ollamatest.New(t)
+	addr, stop := startServe(t, map[string]string{"FOREMAN_DATA_DIR": t.TempDir(), "FOREMAN_OLLAMA_URL": fake.URL()})
+	defer stop()
+	resp, err := http.Post("http://"+addr+"/jobs", "application/json",
+		bytes.NewReader([]byte(`{"model":"tiny-embed","messages":[{"role":"user","content":"hi"}]}`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 400 || string(b) != `{"error":"\"tiny-embed\" does not support chat"}`+"\n" {
+		t.Fatalf("POST /jobs: %d %s", resp.StatusCode, b)
+	}
+	if n := fake.Requests("/api/chat"); n != 0 {
+		t.Fatalf("%d chats reached the target", n)
+	}
+}
