@@ -68,4 +68,3 @@ func (s *Server) checkCapabilities(ctx context.Context, sh shape) error {
 	}
 	return nil
 }
-

@@ -30,8 +30,8 @@ type shape struct {
 	unload bool // no messages or prompt and keep_alive 0: Ollama checks nothing
 	empty  bool // no messages or prompt: the request only loads the model
 	think  *ollama.ThinkValue
-	tools  bool   // chat with tools
-	suffix bool   // generate with a suffix
+	tools  bool // chat with tools
+	suffix bool // generate with a suffix
 	opts   map[string]any
 }
 
