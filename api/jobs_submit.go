@@ -78,8 +78,8 @@ func (s *Server) checkWebhookURL(raw string) error {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return &requestError{http.StatusBadRequest, `field "state_webhook_url": want an absolute http(s) URL`}
 	}
-	if len(s.cfg.WebhookAllow) > 0 && !s.cfg.WebhookAllow[u.Hostname()] {
-		return &requestError{http.StatusBadRequest, fmt.Sprintf(`field "state_webhook_url": host %q is not in FOREMAN_WEBHOOK_ALLOW`, u.Hostname())}
+	if s.cfg.WebhookHosts != nil && !s.cfg.WebhookHosts.AllowsHost(u.Hostname()) {
+		return &requestError{http.StatusBadRequest, fmt.Sprintf(`field "state_webhook_url": host %q is not allowed (FOREMAN_WEBHOOK_ALLOW; link-local and metadata addresses only when listed)`, u.Hostname())}
 	}
 	return nil
 }

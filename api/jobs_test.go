@@ -42,6 +42,11 @@ func openStore(tb testing.TB) (*eventlog.Log, *projections.Projections) {
 	return l, p
 }
 
+// allowHosts is a HostPolicy listing names.
+type allowHosts map[string]bool
+
+func (a allowHosts) AllowsHost(h string) bool { return a[h] }
+
 func setupJobs(t *testing.T, mod func(*Config)) *testBundle {
 	t.Helper()
 	l, p := openStore(t)
@@ -117,7 +122,7 @@ func TestSubmitThenGetIsConsistent(t *testing.T) {
 }
 
 func TestSubmitRefusals(t *testing.T) {
-	b := setupJobs(t, func(c *Config) { c.MaxBody = 1 << 10; c.WebhookAllow = map[string]bool{"hooks.example": true} })
+	b := setupJobs(t, func(c *Config) { c.MaxBody = 1 << 10; c.WebhookHosts = allowHosts{"hooks.example": true} })
 	for _, tc := range []struct {
 		name, body string
 		status     int

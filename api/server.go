@@ -24,6 +24,12 @@ type Backuper interface {
 	Backup(ctx context.Context, dir string) error
 }
 
+// HostPolicy is the check of a webhook URL's host at submission; delivery
+// checks the address it dials again.
+type HostPolicy interface {
+	AllowsHost(host string) bool
+}
+
 // Config wires a Server.
 type Config struct {
 	// Tokens maps a caller's name to its bearer token. Empty: no auth.
@@ -60,8 +66,9 @@ type Config struct {
 	MaxAttempts int
 	// MaxQueue caps waiting jobs (FOREMAN_MAX_QUEUE); 0: no cap.
 	MaxQueue int
-	// WebhookAllow, when not empty, lists the hosts webhooks may go to.
-	WebhookAllow map[string]bool
+	// WebhookHosts decides which state_webhook_url hosts are accepted
+	// (webhook.Guard, from FOREMAN_WEBHOOK_ALLOW); nil: any.
+	WebhookHosts HostPolicy
 	// PublicURL is the base of artifact URLs (FOREMAN_PUBLIC_URL); empty:
 	// the request's own host.
 	PublicURL string

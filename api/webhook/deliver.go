@@ -3,6 +3,7 @@ package webhook
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -31,6 +32,9 @@ func (d *Dispatcher) attempt(ctx context.Context, t *delivery) {
 		return
 	}
 	status, wait, err := d.post(ctx, t, body)
+	if err != nil && ctx.Err() == nil {
+		d.cfg.Logger.Warn("webhook attempt failed", "job", t.event.Job, "event", t.event.Offset, "attempt", attempt, "err", err)
+	}
 	switch {
 	case ctx.Err() != nil: // redelivered after restart
 	case err == nil && status >= 200 && status < 300:
@@ -51,11 +55,20 @@ func (d *Dispatcher) attempt(ctx context.Context, t *delivery) {
 	d.settle(t)
 }
 
+// describe is what a failed attempt records in the job's history, which
+// whoever submitted the job can read. A connection error says no more than
+// that: telling refused from reset from timed out would make deliveries a
+// port scanner of the daemon's network. The daemon log has the details.
 func describe(status int, err error) string {
-	if err != nil {
-		return err.Error()
+	switch {
+	case err == nil && status >= 300 && status < 400:
+		return fmt.Sprintf("receiver answered %d %s (redirects are not followed)", status, http.StatusText(status))
+	case err == nil:
+		return fmt.Sprintf("receiver answered %d %s", status, http.StatusText(status))
+	case errors.Is(err, ErrRefused):
+		return "the receiver's address is not allowed (FOREMAN_WEBHOOK_ALLOW; link-local and metadata addresses)"
 	}
-	return fmt.Sprintf("receiver answered %d %s", status, http.StatusText(status))
+	return "no answer: the connection failed or timed out (the daemon log has details)"
 }
 
 // post makes one attempt; wait is the receiver's Retry-After, if any.

@@ -61,8 +61,13 @@ type Config struct {
 	// Timeout bounds one attempt, answer included (DefaultTimeout;
 	// FOREMAN_WEBHOOK_TIMEOUT). Unused when Client is set.
 	Timeout time.Duration
-	// Client makes the requests (a test seam). Default: a client with
-	// Timeout and PerReceiver connections per receiver.
+	// Guard decides which addresses deliveries may connect to
+	// (FOREMAN_WEBHOOK_ALLOW); nil: any but link-local and metadata ones.
+	// Unused when Client is set.
+	Guard *Guard
+	// Client makes the requests (a test seam); it must not follow
+	// redirects. Default: a client with Timeout, Guard, PerReceiver
+	// connections per receiver and no redirects.
 	Client *http.Client
 	Logger *slog.Logger
 	Now    func() time.Time
@@ -133,7 +138,7 @@ func New(cfg Config) (*Dispatcher, error) {
 	cfg.Queued = max(cmp.Or(cfg.Queued, 16*cfg.Concurrency), 4*cfg.PerReceiver)
 	cfg.Timeout = cmp.Or(cfg.Timeout, DefaultTimeout)
 	if cfg.Client == nil {
-		cfg.Client = newClient(cfg.Timeout, cfg.PerReceiver)
+		cfg.Client = newClient(cfg.Timeout, cfg.PerReceiver, cfg.Guard)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

@@ -3,8 +3,10 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -171,6 +173,9 @@ func (c Config) Validate() error {
 	}
 	if err := (&target.Config{URL: c.OllamaURL, Token: c.OllamaToken}).Validate(); err != nil {
 		return &ConfigError{"FOREMAN_OLLAMA_URL", c.OllamaURL, err.Error()}
+	}
+	if _, err := webhook.ParseAllow(slices.Collect(maps.Keys(c.WebhookAllow))); err != nil {
+		return &ConfigError{"FOREMAN_WEBHOOK_ALLOW", strings.Join(slices.Sorted(maps.Keys(c.WebhookAllow)), ","), err.Error()}
 	}
 	if _, err := webhook.Key(c.WebhookSecret); err != nil {
 		return &ConfigError{"FOREMAN_WEBHOOK_SECRET", "(redacted)", err.Error()}

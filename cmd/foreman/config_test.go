@@ -34,6 +34,7 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		"FOREMAN_PUBLIC_URL":      "example.com",
 		"FOREMAN_WEBHOOK_BACKOFF": "1s,soon",
 		"FOREMAN_WEBHOOK_TIMEOUT": "0s",
+		"FOREMAN_WEBHOOK_ALLOW":   "hooks.example, 10.0.0.0/99",
 	} {
 		_, err := LoadConfig(func(k string) string {
 			if k == name {

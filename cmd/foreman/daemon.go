@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -102,16 +104,20 @@ func (d *Daemon) wire() error {
 	if err != nil {
 		return err
 	}
+	guard, err := webhook.ParseAllow(slices.Collect(maps.Keys(cfg.WebhookAllow)))
+	if err != nil {
+		return &ConfigError{"FOREMAN_WEBHOOK_ALLOW", "", err.Error()}
+	}
 	srv := api.New(api.Config{
 		Tokens: cfg.Tokens, Health: d.inv, Backup: d.log, Log: d.log, Jobs: d.proj, Hub: hub,
 		Inventory: d.inv, Target: client, Scheduler: schedulerPort{d.worker.Scheduler()}, Retention: d.log,
 		JobTimeout: cfg.JobTimeout,
 		MaxBody:    cfg.MaxBody, MaxAttempts: cfg.MaxAttempts, MaxQueue: cfg.MaxQueue,
-		WebhookAllow: cfg.WebhookAllow, PublicURL: cfg.PublicURL, Metrics: d.metrics.Handler(),
+		WebhookHosts: guard, PublicURL: cfg.PublicURL, Metrics: d.metrics.Handler(),
 		Logger: d.logger.With("part", "api"),
 	})
 	d.webhooks, err = webhook.New(webhook.Config{Log: d.log, Render: srv, Secret: cfg.WebhookSecret,
-		Backoff: cfg.WebhookBackoff, Timeout: cfg.WebhookTimeout, Logger: d.logger.With("part", "webhooks")})
+		Backoff: cfg.WebhookBackoff, Timeout: cfg.WebhookTimeout, Guard: guard, Logger: d.logger.With("part", "webhooks")})
 	if err != nil {
 		return err
 	}

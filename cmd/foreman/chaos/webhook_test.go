@@ -299,3 +299,45 @@ func TestWebhookHangingReceiverDoesNotHoldUpOthers(t *testing.T) {
 		t.Errorf("goroutines grew from %.0f to %.0f with the backlog", before, maxG)
 	}
 }
+
+// Issue 12: with FOREMAN_WEBHOOK_ALLOW=127.0.0.1, a receiver answering 307
+// to http://localhost:… made the daemon POST every signed payload there.
+func TestWebhookRedirectIsNotFollowed(t *testing.T) {
+	d := startWebhookDaemon(t, "FOREMAN_WEBHOOK_ALLOW=127.0.0.1", "FOREMAN_WEBHOOK_BACKOFF=10ms")
+	var stolen atomic.Int64
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { stolen.Add(1) }))
+	defer elsewhere.Close()
+	target := strings.Replace(elsewhere.URL, "127.0.0.1", "localhost", 1) + "/steal"
+	redirect := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target, http.StatusTemporaryRedirect)
+	}))
+	defer redirect.Close()
+	id, err := d.submit(redirect.URL + "/hook")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Wait until the submission's delivery has given up after its retry.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) { // polling the API as a client would
+		_, b, err := d.do(http.MethodGet, "/jobs/"+id+"/events", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, []byte("webhook.gave_up")) {
+			if !bytes.Contains(b, []byte("not followed")) {
+				t.Fatalf("history: %s", b)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no webhook.gave_up within 30s: %s", b)
+		}
+	}
+	if stolen.Load() != 0 {
+		t.Fatalf("the redirect was followed %d times", stolen.Load())
+	}
+	for _, hook := range []string{"http://169.254.169.254/latest/meta-data/", "http://localhost:1/", "http://0x7f000001/"} {
+		if _, err := d.submit(hook); err == nil || !strings.Contains(err.Error(), "400") {
+			t.Errorf("%s: %v, want 400", hook, err)
+		}
+	}
+}
