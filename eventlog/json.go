@@ -340,7 +340,14 @@ func knownFields(e Event) (Fields, error) {
 		if err := e.Decode(&p); err != nil {
 			return nil, err
 		}
-		return Fields{f("event", p.Event), f("attempt", p.Attempt), f("status", p.Status), f("error", p.Error)}, nil
+		return Fields{f("event", p.Event), f("attempt", p.Attempt), f("status", p.Status), f("error", p.Error),
+			f("replay", p.Replay)}, nil
+	case WebhookReplay:
+		var p Replay
+		if err := e.Decode(&p); err != nil {
+			return nil, err
+		}
+		return Fields{f("from", p.From), f("to", p.To), f("job", jobID(p.Job)), f("by", p.By)}, nil
 	}
 	return nil, nil
 }
@@ -389,4 +396,16 @@ func jsonSafe(v any) any {
 		}
 	}
 	return v
+}
+
+// jobID renders a job id held as its 16 bytes as the ULID text, like the
+// envelope's own job; "" when absent, hex when it is not 16 bytes long.
+func jobID(b []byte) any {
+	switch len(b) {
+	case 0:
+		return ""
+	case len(ulid.ULID{}):
+		return ulid.ULID(b).String()
+	}
+	return HexBytes(b)
 }
