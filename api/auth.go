@@ -58,13 +58,22 @@ func (a *auth) require(h httprouter.Handle) httprouter.Handle {
 			unauthorized(w, "unauthorized: invalid bearer token")
 			return
 		}
+		noteCaller(r.Context(), a.names[match])
 		h(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, a.names[match])), ps)
 	}
 }
 
-// unauthorized answers 401 with the message under "error" (Ollama's error
-// shape) and "status", which the official Ollama client shows from its
-// AuthorizationError instead of a generic "something went wrong".
+// unauthorized answers 401 with the message twice, because the clients
+// people point at foreman read different keys:
+//   - "error": Ollama's error shape, read by ollama-js, ollama-python and
+//     foreman's own client/ (readAPIError).
+//   - "status": the official Go client (github.com/ollama/ollama/api,
+//     checkError) decodes a 401 into AuthorizationError, whose untagged
+//     Status field matches "status"; without it the user sees "something
+//     went wrong, please see the ollama server logs for details".
+//
+// Tested in cmd/foreman/ollamaclient_test.go (Go client) and
+// client/e2e_test.go.
 func unauthorized(w http.ResponseWriter, msg string) {
 	writeJSON(w, http.StatusUnauthorized, map[string]string{"error": msg, "status": msg})
 }

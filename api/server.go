@@ -134,7 +134,7 @@ func New(cfg Config) *Server {
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.router.ServeHTTP(w, r)
+	s.serveLogged(w, r, s.router)
 }
 
 // plain answers like Ollama's router does for a wrong path or method.

@@ -174,7 +174,9 @@ func TestE2EBadToken(t *testing.T) {
 	c := client.New(d.URL(), client.WithToken("wrong"))
 	_, err := c.Submit(t.Context(), chat("tiny-a", "hi"))
 	var ae *client.APIError
-	if !errors.As(err, &ae) || ae.Status != 401 || !errors.Is(err, client.ErrUnauthorized) {
+	// The message comes from the body's "error" (api/auth.go says why it is
+	// also under "status").
+	if !errors.As(err, &ae) || ae.Status != 401 || !errors.Is(err, client.ErrUnauthorized) || ae.Message != "unauthorized: invalid bearer token" {
 		t.Fatalf("err = %v, want *APIError 401", err)
 	}
 	if _, err := client.New(d.URL()).List(t.Context(), client.ListOptions{}); !errors.Is(err, client.ErrUnauthorized) {
