@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
@@ -88,6 +89,10 @@ func (s *Server) checkWebhookURL(raw string) error {
 // synced and the projections include it, so that a GET right after finds
 // the job.
 func (s *Server) submitJob(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	if k := r.Header.Get("Idempotency-Key"); len(k) > MaxIdempotencyKey {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("Idempotency-Key is %d bytes: the limit is %d", len(k), MaxIdempotencyKey))
+		return
+	}
 	body, ok := s.readBody(w, r)
 	if !ok {
 		return
@@ -112,9 +117,14 @@ func (s *Server) submitJob(w http.ResponseWriter, r *http.Request, _ httprouter.
 	}
 	caller, key := Caller(r.Context()), r.Header.Get("Idempotency-Key")
 	sum := sha256.Sum256(body)
+	ctx := r.Context()
 	if key != "" {
 		unlock := s.keys.lock(caller + "\x00" + key)
 		defer unlock()
+		// The key is free again only once the projections show this
+		// job: a caller that leaves early must not let a retry with the
+		// same key in before then, or the retry makes a second job.
+		ctx = context.WithoutCancel(ctx)
 		if id, ok, err := s.cfg.Jobs.Idempotent(caller, key); err != nil {
 			writeError(w, http.StatusInternalServerError, err.Error())
 			return
@@ -133,7 +143,7 @@ func (s *Server) submitJob(w http.ResponseWriter, r *http.Request, _ httprouter.
 		return
 	}
 	id := ulid.Make()
-	evs, err := s.cfg.Log.Append(r.Context(), submission(id, eventlog.Submitted{
+	evs, err := s.cfg.Log.Append(ctx, submission(id, eventlog.Submitted{
 		Model: sh.model, Kind: f.Kind, WebhookURL: f.WebhookURL, Priority: f.Priority,
 		IdempotencyKey: key, BodySHA256: sum[:], Submitter: caller, MaxAttempts: s.cfg.MaxAttempts,
 	}, req))
@@ -141,12 +151,16 @@ func (s *Server) submitJob(w http.ResponseWriter, r *http.Request, _ httprouter.
 		writeError(w, http.StatusServiceUnavailable, "cannot store the job: "+err.Error())
 		return
 	}
-	if err := s.cfg.Jobs.WaitFor(r.Context(), evs[0].Offset); err != nil {
+	if err := s.cfg.Jobs.WaitFor(ctx, evs[0].Offset); err != nil {
 		return // the caller left; the job is durable all the same
 	}
 	w.Header().Set("Location", "/jobs/"+id.String())
 	writeJSON(w, http.StatusAccepted, map[string]string{"job_id": id.String()})
 }
+
+// MaxIdempotencyKey is the longest Idempotency-Key accepted, in bytes (as
+// the large public APIs do); the key is stored with the job.
+const MaxIdempotencyKey = 255
 
 // keyLocks serializes work per idempotency key.
 type keyLocks struct {
