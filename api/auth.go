@@ -41,10 +41,10 @@ func (a *auth) require(h httprouter.Handle) httprouter.Handle {
 			h(w, r, ps)
 			return
 		}
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		got, ok := bearer(r.Header.Get("Authorization"))
 		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="foreman"`)
-			unauthorized(w, "unauthorized: missing bearer token")
+			unauthorized(w, r, "unauthorized: missing bearer token")
 			return
 		}
 		match := -1
@@ -55,12 +55,22 @@ func (a *auth) require(h httprouter.Handle) httprouter.Handle {
 		}
 		if match < 0 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="foreman", error="invalid_token"`)
-			unauthorized(w, "unauthorized: invalid bearer token")
+			unauthorized(w, r, "unauthorized: invalid bearer token")
 			return
 		}
 		noteCaller(r.Context(), a.names[match])
 		h(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, a.names[match])), ps)
 	}
+}
+
+// bearer takes the token from an Authorization header. The scheme is
+// case-insensitive (RFC 7235 section 2.1), so "bearer" and "BEARER" work.
+func bearer(h string) (string, bool) {
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	return strings.TrimLeft(tok, " "), true
 }
 
 // unauthorized answers 401 with the message twice, because the clients
@@ -74,6 +84,12 @@ func (a *auth) require(h httprouter.Handle) httprouter.Handle {
 //
 // Tested in cmd/foreman/ollamaclient_test.go (Go client) and
 // client/e2e_test.go.
-func unauthorized(w http.ResponseWriter, msg string) {
+//
+// The body, if any, is never read and the connection is closed: a caller
+// without a token must not hold a connection by announcing a body it
+// never sends.
+func unauthorized(w http.ResponseWriter, r *http.Request, msg string) {
+	w.Header().Set("Connection", "close")
+	dropBody(w, r)
 	writeJSON(w, http.StatusUnauthorized, map[string]string{"error": msg, "status": msg})
 }

@@ -90,6 +90,7 @@ func (s *Server) checkWebhookURL(raw string) error {
 // the job.
 func (s *Server) submitJob(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 	if k := r.Header.Get("Idempotency-Key"); len(k) > MaxIdempotencyKey {
+		dropBody(w, r)
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("Idempotency-Key is %d bytes: the limit is %d", len(k), MaxIdempotencyKey))
 		return
 	}

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/julienschmidt/httprouter"
 )
@@ -117,14 +119,26 @@ func copyFlushing(w http.ResponseWriter, r io.Reader) {
 	}
 }
 
-// readBody reads a bounded body: 413 past MaxBody.
+// readBody reads a bounded body: 413 past MaxBody, 408 when it does not
+// arrive within BodyTimeout (the deadline ServeHTTP set).
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	if r.Body == nil {
 		return nil, true
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBody))
+	if err == nil {
+		// Lift the deadline: the server's own read of the connection,
+		// which notices a caller that leaves, must not time out while a
+		// sync job waits in the queue.
+		http.NewResponseController(w).SetReadDeadline(time.Time{})
+	}
 	var mbe *http.MaxBytesError
+	var ne net.Error
 	switch {
+	case errors.As(err, &ne) && ne.Timeout():
+		w.Header().Set("Connection", "close")
+		writeError(w, http.StatusRequestTimeout, fmt.Sprintf("request body not received within %s (FOREMAN_BODY_TIMEOUT)", s.cfg.BodyTimeout))
+		return nil, false
 	case errors.As(err, &mbe):
 		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body too large: the limit is %d bytes (FOREMAN_MAX_BODY)", mbe.Limit))
 		return nil, false

@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"time"
 )
 
 // writeJSON writes v with Ollama's content type.
@@ -24,4 +25,17 @@ func writeLine(w http.ResponseWriter, v any) {
 	if f, ok := w.(http.Flusher); ok {
 		f.Flush()
 	}
+}
+
+// dropBody answers without reading the body the request announced: the
+// connection is closed after the answer, and the read deadline is set in
+// the past so that the server does not wait for the body before closing.
+// A caller that never sends its body then holds nothing. Call it before
+// writing the status.
+func dropBody(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength == 0 {
+		return
+	}
+	w.Header().Set("Connection", "close")
+	http.NewResponseController(w).SetReadDeadline(time.Now())
 }

@@ -62,6 +62,13 @@ type Config struct {
 	JobTimeout time.Duration
 	// MaxBody bounds request bodies (FOREMAN_MAX_BODY).
 	MaxBody int64
+	// BodyTimeout bounds the time to receive a request's body
+	// (FOREMAN_BODY_TIMEOUT); past it the request is answered 408 and
+	// the connection closed.
+	BodyTimeout time.Duration
+	// WriteTimeout is how long a response may wait for the client to
+	// take the next bytes (FOREMAN_WRITE_TIMEOUT); a slower reader is cut.
+	WriteTimeout time.Duration
 	// MaxAttempts is recorded on each job (FOREMAN_MAX_ATTEMPTS).
 	MaxAttempts int
 	// MaxQueue caps waiting jobs (FOREMAN_MAX_QUEUE); 0: no cap.
@@ -77,8 +84,10 @@ type Config struct {
 
 // Defaults for Config.
 const (
-	DefaultMaxBody     = 32 << 20
-	DefaultMaxAttempts = 3
+	DefaultMaxBody      = 32 << 20
+	DefaultMaxAttempts  = 3
+	DefaultBodyTimeout  = time.Minute
+	DefaultWriteTimeout = time.Minute
 	// DefaultDefaultRunTime is the run time assumed with no history.
 	DefaultDefaultRunTime = 30 * time.Second
 )
@@ -100,6 +109,8 @@ func New(cfg Config) *Server {
 	}
 	cfg.MaxBody = cmp.Or(cfg.MaxBody, DefaultMaxBody)
 	cfg.MaxAttempts = cmp.Or(cfg.MaxAttempts, DefaultMaxAttempts)
+	cfg.BodyTimeout = cmp.Or(cfg.BodyTimeout, DefaultBodyTimeout)
+	cfg.WriteTimeout = cmp.Or(cfg.WriteTimeout, DefaultWriteTimeout)
 	if cfg.Hub == nil {
 		cfg.Hub = NewHub()
 	}
@@ -134,12 +145,20 @@ func New(cfg Config) *Server {
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength != 0 {
+		// An announced body must arrive in time, whether the handler
+		// reads it (readBody) or the server drains it after the answer;
+		// readBody lifts the deadline once it has the body.
+		http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.cfg.BodyTimeout))
+	}
 	s.serveLogged(w, r, s.router)
 }
 
-// plain answers like Ollama's router does for a wrong path or method.
+// plain answers like Ollama's router does for a wrong path or method. A
+// body sent along is not read: the connection is closed instead.
 func plain(status int, msg string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		dropBody(w, r)
 		w.Header().Set("Content-Type", "text/plain")
 		w.WriteHeader(status)
 		w.Write([]byte(msg))

@@ -39,6 +39,10 @@ type Config struct {
 	JobTTL         time.Duration     // FOREMAN_JOB_TTL
 	WebhookBackoff []time.Duration   // FOREMAN_WEBHOOK_BACKOFF
 	WebhookTimeout time.Duration     // FOREMAN_WEBHOOK_TIMEOUT
+	MaxConns       int               // FOREMAN_MAX_CONNS
+	MaxConnsPerIP  int               // FOREMAN_MAX_CONNS_PER_ADDR
+	BodyTimeout    time.Duration     // FOREMAN_BODY_TIMEOUT
+	WriteTimeout   time.Duration     // FOREMAN_WRITE_TIMEOUT
 }
 
 // DefaultConfig returns the configuration with every default.
@@ -60,6 +64,10 @@ func DefaultConfig() Config {
 		JobTTL:         24 * time.Hour,
 		WebhookBackoff: []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second},
 		WebhookTimeout: 15 * time.Second,
+		MaxConns:       4096,
+		MaxConnsPerIP:  256,
+		BodyTimeout:    time.Minute,
+		WriteTimeout:   time.Minute,
 	}
 }
 
@@ -102,7 +110,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		dst  *time.Duration
 	}{{"FOREMAN_POLL_INTERVAL", &c.PollInterval}, {"FOREMAN_SHUTDOWN_GRACE", &c.ShutdownGrace},
 		{"FOREMAN_JOB_TIMEOUT", &c.JobTimeout}, {"FOREMAN_MAX_WAIT", &c.MaxWait}, {"FOREMAN_JOB_TTL", &c.JobTTL},
-		{"FOREMAN_WEBHOOK_TIMEOUT", &c.WebhookTimeout}} {
+		{"FOREMAN_WEBHOOK_TIMEOUT", &c.WebhookTimeout},
+		{"FOREMAN_BODY_TIMEOUT", &c.BodyTimeout}, {"FOREMAN_WRITE_TIMEOUT", &c.WriteTimeout}} {
 		if v := getenv(d.name); v != "" {
 			x, err := time.ParseDuration(v)
 			if err != nil {
@@ -114,7 +123,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	for _, d := range []struct {
 		name string
 		dst  *int
-	}{{"FOREMAN_MAX_ATTEMPTS", &c.MaxAttempts}, {"FOREMAN_MAX_QUEUE", &c.MaxQueue}, {"FOREMAN_MAX_SKIPS", &c.MaxSkips}} {
+	}{{"FOREMAN_MAX_ATTEMPTS", &c.MaxAttempts}, {"FOREMAN_MAX_QUEUE", &c.MaxQueue}, {"FOREMAN_MAX_SKIPS", &c.MaxSkips},
+		{"FOREMAN_MAX_CONNS", &c.MaxConns}, {"FOREMAN_MAX_CONNS_PER_ADDR", &c.MaxConnsPerIP}} {
 		if v := getenv(d.name); v != "" {
 			n, err := strconv.Atoi(v)
 			if err != nil {
@@ -209,6 +219,18 @@ func (c Config) Validate() error {
 	}
 	if c.WebhookTimeout <= 0 {
 		return &ConfigError{"FOREMAN_WEBHOOK_TIMEOUT", c.WebhookTimeout.String(), "must be positive"}
+	}
+	if c.MaxConns < 0 {
+		return &ConfigError{"FOREMAN_MAX_CONNS", strconv.Itoa(c.MaxConns), "must not be negative (0: no cap)"}
+	}
+	if c.MaxConnsPerIP < 0 || (c.MaxConns > 0 && c.MaxConnsPerIP > c.MaxConns) {
+		return &ConfigError{"FOREMAN_MAX_CONNS_PER_ADDR", strconv.Itoa(c.MaxConnsPerIP), "must be between 0 (no cap) and FOREMAN_MAX_CONNS"}
+	}
+	if c.BodyTimeout <= 0 {
+		return &ConfigError{"FOREMAN_BODY_TIMEOUT", c.BodyTimeout.String(), "must be positive"}
+	}
+	if c.WriteTimeout <= 0 {
+		return &ConfigError{"FOREMAN_WRITE_TIMEOUT", c.WriteTimeout.String(), "must be positive"}
 	}
 	if c.PublicURL != "" {
 		u, err := url.Parse(c.PublicURL)

@@ -19,22 +19,26 @@ func TestConfigDefaults(t *testing.T) {
 
 func TestConfigErrorsNameTheVariable(t *testing.T) {
 	for name, value := range map[string]string{
-		"FOREMAN_LISTEN":          "nope",
-		"FOREMAN_OLLAMA_URL":      "ftp://x",
-		"FOREMAN_POLL_INTERVAL":   "often",
-		"FOREMAN_MAX_ATTEMPTS":    "0",
-		"FOREMAN_LOG_LEVEL":       "loud",
-		"FOREMAN_TOKENS":          "novalue",
-		"FOREMAN_SHUTDOWN_GRACE":  "-1s",
-		"FOREMAN_MAX_QUEUE":       "-1",
-		"FOREMAN_MAX_BODY":        "lots",
-		"FOREMAN_JOB_TIMEOUT":     "-5s",
-		"FOREMAN_MAX_SKIPS":       "0",
-		"FOREMAN_MAX_WAIT":        "0s",
-		"FOREMAN_PUBLIC_URL":      "example.com",
-		"FOREMAN_WEBHOOK_BACKOFF": "1s,soon",
-		"FOREMAN_WEBHOOK_TIMEOUT": "0s",
-		"FOREMAN_WEBHOOK_ALLOW":   "hooks.example, 10.0.0.0/99",
+		"FOREMAN_LISTEN":             "nope",
+		"FOREMAN_OLLAMA_URL":         "ftp://x",
+		"FOREMAN_POLL_INTERVAL":      "often",
+		"FOREMAN_MAX_ATTEMPTS":       "0",
+		"FOREMAN_LOG_LEVEL":          "loud",
+		"FOREMAN_TOKENS":             "novalue",
+		"FOREMAN_SHUTDOWN_GRACE":     "-1s",
+		"FOREMAN_MAX_QUEUE":          "-1",
+		"FOREMAN_MAX_BODY":           "lots",
+		"FOREMAN_JOB_TIMEOUT":        "-5s",
+		"FOREMAN_MAX_SKIPS":          "0",
+		"FOREMAN_MAX_WAIT":           "0s",
+		"FOREMAN_PUBLIC_URL":         "example.com",
+		"FOREMAN_WEBHOOK_BACKOFF":    "1s,soon",
+		"FOREMAN_MAX_CONNS":          "-1",
+		"FOREMAN_MAX_CONNS_PER_ADDR": "5000",
+		"FOREMAN_BODY_TIMEOUT":       "0s",
+		"FOREMAN_WRITE_TIMEOUT":      "soon",
+		"FOREMAN_WEBHOOK_TIMEOUT":    "0s",
+		"FOREMAN_WEBHOOK_ALLOW":      "hooks.example, 10.0.0.0/99",
 	} {
 		_, err := LoadConfig(func(k string) string {
 			if k == name {
@@ -69,6 +73,7 @@ func TestConfigServeSettings(t *testing.T) {
 		"FOREMAN_WEBHOOK_ALLOW": "Hooks.example.com, ci.local", "FOREMAN_PUBLIC_URL": "https://foreman.example.com",
 		"FOREMAN_EMBED_MODEL": "nomic-embed-text", "FOREMAN_MAX_SKIPS": "3", "FOREMAN_MAX_WAIT": "1m",
 		"FOREMAN_WEBHOOK_BACKOFF": "500ms, 30s", "FOREMAN_WEBHOOK_TIMEOUT": "3s",
+		"FOREMAN_MAX_CONNS": "100", "FOREMAN_MAX_CONNS_PER_ADDR": "10", "FOREMAN_BODY_TIMEOUT": "5s", "FOREMAN_WRITE_TIMEOUT": "7s",
 	}
 	c, err := LoadConfig(func(k string) string { return env[k] })
 	if err != nil {
@@ -76,7 +81,8 @@ func TestConfigServeSettings(t *testing.T) {
 	}
 	if c.MaxBody != 2<<20 || c.MaxQueue != 0 || c.JobTimeout != 90*time.Second || c.MaxSkips != 3 || c.MaxWait != time.Minute ||
 		!c.WebhookAllow["hooks.example.com"] || !c.WebhookAllow["ci.local"] || c.EmbedModel != "nomic-embed-text" ||
-		len(c.WebhookBackoff) != 2 || c.WebhookBackoff[1] != 30*time.Second || c.WebhookTimeout != 3*time.Second {
+		len(c.WebhookBackoff) != 2 || c.WebhookBackoff[1] != 30*time.Second || c.WebhookTimeout != 3*time.Second ||
+		c.MaxConns != 100 || c.MaxConnsPerIP != 10 || c.BodyTimeout != 5*time.Second || c.WriteTimeout != 7*time.Second {
 		t.Fatalf("settings: %+v", c)
 	}
 	for in, want := range map[string]int64{"1048576": 1 << 20, "512KiB": 512 << 10, "1 GiB": 1 << 30, "3M": 3 << 20} {

@@ -76,7 +76,7 @@ func OpenDaemon(ctx context.Context, cfg Config, logger *slog.Logger) (d *Daemon
 	if err != nil {
 		return nil, fmt.Errorf("listen on FOREMAN_LISTEN=%s: %w", cfg.Listen, err)
 	}
-	d.ln = ln
+	d.ln = api.LimitConns(ln, api.ConnLimits{Total: cfg.MaxConns, PerAddr: cfg.MaxConnsPerIP})
 	return d, nil
 }
 
@@ -113,6 +113,7 @@ func (d *Daemon) wire() error {
 		Inventory: d.inv, Target: client, Scheduler: schedulerPort{d.worker.Scheduler()}, Retention: d.log,
 		JobTimeout: cfg.JobTimeout,
 		MaxBody:    cfg.MaxBody, MaxAttempts: cfg.MaxAttempts, MaxQueue: cfg.MaxQueue,
+		BodyTimeout: cfg.BodyTimeout, WriteTimeout: cfg.WriteTimeout,
 		WebhookHosts: guard, PublicURL: cfg.PublicURL, Metrics: d.metrics.Handler(),
 		Logger: d.logger.With("part", "api"),
 	})
