@@ -14,6 +14,8 @@ import (
 type Hub struct {
 	mu   sync.Mutex
 	subs map[ulid.ULID]map[*Subscription]struct{}
+	// progress counts each running attempt's lines (progress.go).
+	progress progress
 	// MaxBuffered bounds the bytes queued for one subscriber.
 	MaxBuffered int
 }
@@ -93,6 +95,7 @@ func (s *Subscription) Next() (msgs []Message, lagged bool) {
 }
 
 func (h *Hub) publish(job ulid.ULID, m Message) {
+	h.count(job, m)
 	h.mu.Lock()
 	subs := make([]*Subscription, 0, len(h.subs[job]))
 	for s := range h.subs[job] {

@@ -63,7 +63,10 @@ type JobView struct {
 	// ETAConfidence is "normal", or "low" when the running job has overrun
 	// its estimate and so the ETA is a guess (eta.go).
 	ETAConfidence string `json:"eta_confidence,omitempty"`
-	Offset        uint64 `json:"offset"`
+	// Tokens (working only) is what the running attempt has produced so
+	// far: the lines Ollama streamed, about one token each (progress.go).
+	Tokens *int   `json:"tokens,omitempty"`
+	Offset uint64 `json:"offset"`
 }
 
 // ArtifactView is one artifact: inline (data, base64) up to 256 KiB, by
@@ -114,6 +117,9 @@ func (s *Server) view(j projections.Job, base string) (JobView, error) {
 		v.Artifacts = append(v.Artifacts, av)
 	}
 	s.estimate(&v, j)
+	if n, ok := s.cfg.Hub.Tokens(j.ID); ok && j.State == projections.Working {
+		v.Tokens = &n
+	}
 	return v, nil
 }
 

@@ -42,7 +42,16 @@ type Job struct {
 	Result      json.RawMessage `json:"result,omitempty"`
 	Artifacts   []Artifact      `json:"artifacts"`
 	Position    *int            `json:"position,omitempty"`
-	Offset      uint64          `json:"offset"`
+	// ETA (queued or working) is when the job should finish, ETASeconds
+	// the seconds until then, and ETAConfidence "normal", or "low" when
+	// the running job has overrun its estimate.
+	ETA           *time.Time `json:"eta,omitempty"`
+	ETASeconds    *int64     `json:"eta_seconds,omitempty"`
+	ETAConfidence string     `json:"eta_confidence,omitempty"`
+	// Tokens (working only) is what the running attempt has produced so
+	// far, about one token per line Ollama streamed.
+	Tokens *int   `json:"tokens,omitempty"`
+	Offset uint64 `json:"offset"`
 }
 
 // Artifact is one output of a job: inline (Data) up to 256 KiB, else by URL

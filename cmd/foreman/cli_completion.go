@@ -23,7 +23,7 @@ type completionTree struct {
 }
 
 // clientCommands take no subcommand; their flags are completed.
-var completionLeaves = []string{"serve", "submit", "jobs", "job", "cancel", "retry", "ps", "backup", "version", "completion"}
+var completionLeaves = []string{"serve", "submit", "jobs", "job", "watch", "cancel", "retry", "ps", "backup", "version", "completion"}
 
 // Run prints the script for bash or zsh.
 func (c *CompletionCommand) Run(ctx context.Context, args []string) error {

@@ -9,8 +9,12 @@ import (
 	"github.com/foreman-dev/foreman/client"
 )
 
-// JobCommand shows one job and its history.
-type JobCommand struct{ m *Main }
+// JobCommand shows one job and its history, or with --follow (foreman
+// watch) attaches to its output.
+type JobCommand struct {
+	m      *Main
+	follow bool // the default of --follow: true for foreman watch
+}
 
 // jobDetail is the --json output of foreman job.
 type jobDetail struct {
@@ -21,15 +25,23 @@ type jobDetail struct {
 // Run prints the job (GET /jobs/{id}) and its events
 // (GET /jobs/{id}/events, when the daemon serves them).
 func (c *JobCommand) Run(ctx context.Context, args []string) error {
-	r := c.m.newRemote("job", "job [--json] ID\n\nShows a job and its history.")
+	r := c.m.newRemote("job", "job [--json] [--follow] ID\n\nShows a job and its history: for a running job, how long it has run, its tokens so far\n"+
+		"and its ETA. With --follow (or foreman watch ID), prints its output as it is produced instead.")
+	followFlag := r.fs.Bool("follow", c.follow, "print the job's output as it is produced, then wait for its end (foreman watch)")
 	pos, err := r.parse(args, 1)
 	if err != nil {
 		return err
 	}
-	cl := r.client()
+	cl := r.client(client.WithPollInterval(200 * time.Millisecond))
 	j, err := cl.Get(ctx, pos[0])
 	if err != nil {
 		return r.explain(err)
+	}
+	if *followFlag {
+		if j.Tokens != nil && *j.Tokens > 0 && !r.json {
+			fmt.Fprintf(c.m.Stderr, "(joined job %s after %d tokens; the whole answer: foreman job %s once it ends)\n", j.JobID, *j.Tokens, j.JobID)
+		}
+		return follow(ctx, r, cl, j.JobID)
 	}
 	evs, err := cl.Events(ctx, j.JobID)
 	var ae *client.APIError
@@ -66,6 +78,9 @@ func (c *JobCommand) Run(ctx context.Context, args []string) error {
 	row("started", ts(j.StartedAt))
 	row("finished", ts(j.FinishedAt))
 	row("attempts", fmt.Sprintf("%d of %d", j.Attempts, j.MaxAttempts))
+	for _, p := range progressRows(time.Now(), j) {
+		row(p[0], p[1])
+	}
 	if j.Position != nil {
 		row("position", fmt.Sprint(*j.Position))
 	}
@@ -92,4 +107,28 @@ func (c *JobCommand) Run(ctx context.Context, args []string) error {
 		fmt.Fprintf(tw, "%d\t%s\t%s\n", e.Offset, e.Time.Local().Format("2006-01-02 15:04:05.000"), e.Type)
 	}
 	return tw.Flush()
+}
+
+// progressRows are how far the job has got, from what GET /jobs/{id}
+// says: how long it has run (or ran), its tokens so far, and its ETA.
+func progressRows(now time.Time, j *client.Job) [][2]string {
+	var rows [][2]string
+	if j.StartedAt != nil {
+		end := now
+		if j.FinishedAt != nil {
+			end = *j.FinishedAt
+		}
+		rows = append(rows, [2]string{"elapsed", end.Sub(*j.StartedAt).Round(time.Second).String()})
+	}
+	if j.Tokens != nil {
+		rows = append(rows, [2]string{"tokens", fmt.Sprintf("%d so far", *j.Tokens)})
+	}
+	if j.ETA != nil {
+		eta := fmt.Sprintf("in %s (%s)", max(0, j.ETA.Sub(now)).Round(time.Second), j.ETA.Local().Format(time.TimeOnly))
+		if j.ETAConfidence == "low" {
+			eta += ", uncertain: the running job has overrun its estimate"
+		}
+		rows = append(rows, [2]string{"eta", eta})
+	}
+	return rows
 }

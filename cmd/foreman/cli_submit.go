@@ -56,21 +56,30 @@ func (c *SubmitCommand) Run(ctx context.Context, args []string) error {
 		fmt.Fprintln(c.m.Stdout, id)
 		return nil
 	}
+	// The id first, on stderr, so that the job can be found again
+	// (foreman watch ID) whatever happens to this terminal.
+	fmt.Fprintf(c.m.Stderr, "job %s\n", id)
+	return follow(ctx, r, cl, id)
+}
+
+// follow prints a job's output as it is produced (unless --json), waits
+// for the end and prints the job with --json. submit and watch share it.
+func follow(ctx context.Context, r *remote, cl *client.Client, id string) error {
 	if !r.json {
 		// Tokens as they come; a stream cut short (the reader lagged, the
 		// daemon restarted) is not fatal: the wait below has the answer.
-		p := &tokenPrinter{w: c.m.Stdout}
+		p := &tokenPrinter{w: r.m.Stdout}
 		if err := cl.Stream(ctx, id, p.line); err != nil && ctx.Err() == nil {
 			var se *client.StreamError
 			if !errors.As(err, &se) {
-				fmt.Fprintf(c.m.Stderr, "foreman: following the output of job %s: %v; waiting for the result\n", id, r.explain(err))
+				fmt.Fprintf(r.m.Stderr, "foreman: following the output of job %s: %v; waiting for the result\n", id, r.explain(err))
 			}
 		}
 		p.end()
 	}
 	res, err := cl.Wait(ctx, id)
 	if ctx.Err() != nil {
-		return fmt.Errorf("stopped waiting; job %s goes on (foreman job %s, foreman cancel %s): %w", id, id, id, ctx.Err())
+		return fmt.Errorf("stopped waiting; job %s goes on (foreman watch %s, foreman cancel %s): %w", id, id, id, ctx.Err())
 	}
 	if res != nil && r.json {
 		if perr := r.printJSON(res.Job); perr != nil {

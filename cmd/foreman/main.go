@@ -99,7 +99,8 @@ Client commands (daemon at FOREMAN_URL, default http://127.0.0.1:8080;
 token FOREMAN_TOKEN; --json for JSON output):
   foreman submit MODEL [PROMPT]   submit a job, stream its answer (--async: print the id)
   foreman jobs                    list jobs (--state, --model, --limit)
-  foreman job ID                  a job's detail and history
+  foreman job ID                  a job's detail (elapsed, tokens, ETA) and history
+  foreman watch ID                print a job's output as it is produced (job ID --follow)
   foreman cancel ID               cancel a queued or running job
   foreman retry ID                requeue a failed or cancelled job
   foreman ps                      loaded models, the running job, queue depth
@@ -130,6 +131,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return (&JobsCommand{m: m}).Run(ctx, rest)
 	case "job":
 		return (&JobCommand{m: m}).Run(ctx, rest)
+	case "watch":
+		return (&JobCommand{m: m, follow: true}).Run(ctx, rest)
 	case "cancel":
 		return CancelCommand(m).Run(ctx, rest)
 	case "retry":
