@@ -34,6 +34,8 @@ type Config struct {
 	MaxGroupBytes int
 	// Logger receives Pebble's own messages; nil discards Info.
 	Logger *slog.Logger
+
+	acceptLoss bool // RepairLoss: open despite a loss
 }
 
 // DefaultConfig returns a Config with every default set.

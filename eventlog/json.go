@@ -348,6 +348,12 @@ func knownFields(e Event) (Fields, error) {
 			return nil, err
 		}
 		return Fields{f("from", p.From), f("to", p.To), f("job", jobID(p.Job)), f("by", p.By)}, nil
+	case LogLost:
+		var p Lost
+		if err := e.Decode(&p); err != nil {
+			return nil, err
+		}
+		return Fields{f("from", p.From), f("to", p.To), f("by", p.By)}, nil
 	}
 	return nil, nil
 }

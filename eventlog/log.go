@@ -41,6 +41,11 @@ type Log struct {
 	events  atomic.Uint64
 
 	trunc sync.Mutex // one Truncate at a time
+
+	ack     *ackFile // nil when read-only
+	ackQuit chan struct{}
+	ackDone chan struct{}
+	loss    *LossError // found at Open (read-only or RepairLoss)
 }
 
 // Open opens (creating if needed, unless read-only) the log in cfg.Dir.
@@ -76,13 +81,31 @@ func Open(cfg Config) (*Log, error) {
 		lock.Close()
 		return nil, err
 	}
+	acked, err := readAcked(cfg.FS, cfg.Dir)
+	if err == nil && acked > l.durable.Load() {
+		l.loss = &LossError{From: l.durable.Load() + 1, To: acked}
+		if !cfg.ReadOnly && !cfg.acceptLoss {
+			err = l.loss
+		}
+	}
+	if err == nil && !cfg.ReadOnly {
+		l.ack, err = openAckFile(cfg.FS, cfg.Dir, acked)
+	}
+	if err != nil {
+		db.Close()
+		lock.Close()
+		return nil, err
+	}
 	ch := make(chan struct{})
 	l.changed.Store(&ch)
 	if !cfg.ReadOnly {
 		l.reqs = make(chan *appendReq, 1024)
 		l.quit = make(chan struct{})
 		l.done = make(chan struct{})
+		l.ackQuit = make(chan struct{})
+		l.ackDone = make(chan struct{})
 		go l.run()
+		go l.ackLoop()
 	}
 	return l, nil
 }
@@ -153,11 +176,22 @@ func (l *Log) Close() error {
 	}
 	l.closed = true
 	l.mu.Unlock()
+	var err error
 	if l.quit != nil {
 		close(l.quit)
 		<-l.done
+		close(l.ackQuit)
+		<-l.ackDone
+		if l.Err() == nil {
+			err = l.ack.record(l.durable.Load())
+		}
+		if cerr := l.ack.close(); err == nil {
+			err = cerr
+		}
 	}
-	err := l.db.Close()
+	if cerr := l.db.Close(); err == nil {
+		err = cerr
+	}
 	if lerr := l.lock.Close(); err == nil {
 		err = lerr
 	}

@@ -28,7 +28,7 @@ const (
 var Types = []Type{
 	JobSubmitted, JobStarted, AttemptFailed, JobSucceeded, JobFailed,
 	CancelRequested, JobCancelled, ArtifactStored, JobInterrupted,
-	JobExpired, JobRequeued, WebhookAttempted, WebhookDelivered, WebhookGaveUp, WebhookReplay,
+	JobExpired, JobRequeued, WebhookAttempted, WebhookDelivered, WebhookGaveUp, WebhookReplay, LogLost,
 }
 
 // Kind is the Ollama endpoint a job targets.

@@ -29,7 +29,8 @@ func (v *verifyFailure) Unwrap() error { return v.err }
 
 const logUsage = `Usage: foreman log <command> [flags] [args]
 
-Inspect the data dir of a stopped daemon, or a backup, read-only.
+Inspect the data dir of a stopped daemon, or a backup, read-only
+(all but repair).
 
 Commands:
   dump     one line per event            [--from N] [--to N] [--job ID] [--type T]
@@ -37,6 +38,9 @@ Commands:
   stats    counts by event type and job state, offsets, size on disk
   verify   check every event, payload and the projections (exit 3 on failure)
   export   stable JSON lines for audits  --format jsonl [--from N] [--to N]
+  repair   --accept-loss: record acknowledged events missing from the log
+           (a damaged WAL) as lost, so that the daemon starts again; the
+           only command that writes
 
 Every command takes --data-dir DIR (default $FOREMAN_DATA_DIR, else
 ./foreman-data) and --json. Run "foreman log <command> -h" for its flags.`
@@ -58,6 +62,8 @@ func (c *LogCommand) Run(ctx context.Context, args []string) error {
 		return c.verify(ctx, rest)
 	case "export":
 		return c.export(ctx, rest)
+	case "repair":
+		return c.repair(ctx, rest)
 	case "help", "-h", "--help":
 		fmt.Fprintln(c.m.Stdout, logUsage)
 		return nil

@@ -25,6 +25,10 @@ type verifyReport struct {
 	Error        string `json:"error,omitempty"`
 	BadOffset    uint64 `json:"bad_offset,omitempty"` // first corrupt event
 	BadKey       string `json:"bad_key,omitempty"`    // first mismatching state key
+	// LostFrom..LostTo were acknowledged (the ack record, ADR-0023) but
+	// are not in the log.
+	LostFrom uint64 `json:"lost_from,omitempty"`
+	LostTo   uint64 `json:"lost_to,omitempty"`
 }
 
 // verify decodes every event and payload from the low watermark, then
@@ -50,9 +54,15 @@ func (c *LogCommand) verify(ctx context.Context, args []string) error {
 	if err == nil {
 		err = c.verifyProjections(ctx, l, &rep)
 	}
+	if loss := l.Loss(); loss != nil && err == nil {
+		rep.LostFrom, rep.LostTo = loss.From, loss.To
+		err = loss
+	}
 	var ce *eventlog.CorruptError
 	var me *projections.MismatchError
 	switch {
+	case errors.Is(err, eventlog.ErrLost):
+		err = &verifyFailure{fmt.Errorf("verify: %w", err)}
 	case errors.As(err, &ce):
 		rep.BadOffset = ce.Offset
 		err = &verifyFailure{fmt.Errorf("verify: %w", err)}
@@ -133,6 +143,9 @@ func (c *LogCommand) printVerify(rep verifyReport) error {
 		fmt.Fprintf(out, "projections: no checkpoint stored, nothing to compare\n")
 	default:
 		fmt.Fprintf(out, "projections: checkpoint at offset %d, %d state keys match a rebuild\n", rep.Checkpoint, rep.StateKeys)
+	}
+	if rep.LostTo != 0 {
+		fmt.Fprintf(out, "ack record:  FAILED: offsets %d..%d were acknowledged and are missing (see `foreman log repair`)\n", rep.LostFrom, rep.LostTo)
 	}
 	if rep.OK {
 		fmt.Fprintln(out, "ok")

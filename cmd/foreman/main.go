@@ -12,6 +12,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/foreman-dev/foreman/eventlog"
 )
 
 func main() {
@@ -63,7 +65,7 @@ func exitCode(err error) int {
 		return ExitOK
 	case errors.As(err, &ue), errors.As(err, &ce), errors.Is(err, flag.ErrHelp):
 		return ExitUsage
-	case errors.As(err, &ve):
+	case errors.As(err, &ve), errors.Is(err, eventlog.ErrLost):
 		return ExitCorrupt
 	}
 	return ExitError
