@@ -12,7 +12,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
-// The ack record (ADR-0023) is FOREMAN.ACKED beside the store: the highest
+// The ack record (ADR-0025) is FOREMAN.ACKED beside the store: the highest
 // offset ever acknowledged, kept outside Pebble so that events Pebble drops
 // as a torn WAL tail (a damaged or truncated WAL) are noticed at Open
 // instead of silently missing. A writer goroutine rewrites it after commits,

@@ -10,7 +10,7 @@ import (
 )
 
 // repair accepts a loss of acknowledged events found against the ack record
-// (ADR-0023): it fills the missing offsets with log.lost events so that the
+// (ADR-0025): it fills the missing offsets with log.lost events so that the
 // daemon starts again and history shows the gap. It is the only log command
 // that writes, and only with --accept-loss.
 func (c *LogCommand) repair(ctx context.Context, args []string) error {

@@ -25,7 +25,7 @@ type verifyReport struct {
 	Error        string `json:"error,omitempty"`
 	BadOffset    uint64 `json:"bad_offset,omitempty"` // first corrupt event
 	BadKey       string `json:"bad_key,omitempty"`    // first mismatching state key
-	// LostFrom..LostTo were acknowledged (the ack record, ADR-0023) but
+	// LostFrom..LostTo were acknowledged (the ack record, ADR-0025) but
 	// are not in the log.
 	LostFrom uint64 `json:"lost_from,omitempty"`
 	LostTo   uint64 `json:"lost_to,omitempty"`
