@@ -34,6 +34,7 @@ func everyTypeStore(t *testing.T) (dir string, job ulid.ULID) {
 		eventlog.WebhookDelivered: &eventlog.WebhookAttempt{Event: 1, Attempt: 2, Status: 200, Replay: 15},
 		eventlog.WebhookGaveUp:    &eventlog.WebhookAttempt{Event: 1, Attempt: 6, Error: "timeout"},
 		eventlog.WebhookReplay:    &eventlog.Replay{From: 1, To: 3, Job: job[:], By: "ops"},
+		eventlog.LogLost:          &eventlog.Lost{From: 4, To: 5, By: "ops"},
 	}
 	l, err := eventlog.Open(eventlog.Config{Dir: dir})
 	if err != nil {
