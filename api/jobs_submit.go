@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/julienschmidt/httprouter"
 	"github.com/oklog/ulid/v2"
@@ -23,6 +24,7 @@ type jobFields struct {
 	Kind       eventlog.Kind
 	WebhookURL string
 	Priority   int
+	Timeout    time.Duration // 0: the daemon's
 }
 
 // splitJobBody separates foreman's fields from the Ollama request.
@@ -60,6 +62,13 @@ func splitJobBody(body []byte) (jobFields, []byte, error) {
 	}
 	if err := field("priority", &f.Priority); err != nil {
 		return f, nil, err
+	}
+	if raw, ok := m["timeout"]; ok {
+		delete(m, "timeout")
+		var err error
+		if f.Timeout, err = parseTimeout(raw); err != nil {
+			return f, nil, err
+		}
 	}
 	kind, err := inferKind(f.Kind, m)
 	if err != nil {
@@ -112,6 +121,12 @@ func (s *Server) submitJob(w http.ResponseWriter, r *http.Request, _ httprouter.
 	if err == nil {
 		err = s.checkCapabilities(r.Context(), sh)
 	}
+	if err == nil {
+		err = s.checkTimeout(f.Timeout)
+	}
+	if err == nil {
+		req, err = s.capOutput(r.Context(), sh, req)
+	}
 	if err != nil {
 		s.refuse(w, err)
 		return
@@ -147,6 +162,7 @@ func (s *Server) submitJob(w http.ResponseWriter, r *http.Request, _ httprouter.
 	evs, err := s.cfg.Log.Append(ctx, submission(id, eventlog.Submitted{
 		Model: sh.model, Kind: f.Kind, WebhookURL: f.WebhookURL, Priority: f.Priority,
 		IdempotencyKey: key, BodySHA256: sum[:], Submitter: caller, MaxAttempts: s.cfg.MaxAttempts,
+		Timeout: int64(f.Timeout),
 	}, req))
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, "cannot store the job: "+err.Error())

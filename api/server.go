@@ -76,6 +76,13 @@ type Config struct {
 	// WebhookHosts decides which state_webhook_url hosts are accepted
 	// (webhook.Guard, from FOREMAN_WEBHOOK_ALLOW); nil: any.
 	WebhookHosts HostPolicy
+	// MaxJobTimeout bounds a job's own "timeout", which replaces
+	// JobTimeout for that job (FOREMAN_MAX_JOB_TIMEOUT); 0: no maximum.
+	MaxJobTimeout time.Duration
+	// DefaultNumPredict is the options.num_predict added to a chat or
+	// generate request that sets none (FOREMAN_DEFAULT_NUM_PREDICT); 0:
+	// none added.
+	DefaultNumPredict int
 	// PublicURL is the base of artifact URLs (FOREMAN_PUBLIC_URL); empty:
 	// the request's own host.
 	PublicURL string

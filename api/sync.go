@@ -31,6 +31,9 @@ func (s *Server) syncJob(kind eventlog.Kind) httprouter.Handle {
 		if err == nil {
 			err = s.checkCapabilities(r.Context(), sh)
 		}
+		if err == nil {
+			body, err = s.capOutput(r.Context(), sh, body)
+		}
 		if err != nil {
 			s.refuse(w, err)
 			return

@@ -90,6 +90,7 @@ func startDaemon(t *testing.T, ollamaURL string, extra ...string) *daemon {
 	d := &daemon{t: t, addr: addr, env: append([]string{
 		"FOREMAN_DATA_DIR=" + t.TempDir(), "FOREMAN_LISTEN=" + addr, "FOREMAN_OLLAMA_URL=" + ollamaURL,
 		"FOREMAN_TOKEN=" + testToken, "FOREMAN_SHUTDOWN_GRACE=0s", "FOREMAN_LOG_LEVEL=debug",
+		"FOREMAN_DEFAULT_NUM_PREDICT=0", // the fake's own 8-token answers, which the tests compare
 	}, extra...)}
 	d.start()
 	t.Cleanup(func() {

@@ -331,6 +331,8 @@ func decodePayloadFast(b []byte, v any) bool {
 				return r.setStr(&q.Submitter)
 			case "max_attempts":
 				return r.setInt(&q.MaxAttempts)
+			case "timeout":
+				return r.setInt64(&q.Timeout)
 			}
 			return r.skip(0)
 		})

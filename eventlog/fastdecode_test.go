@@ -119,7 +119,7 @@ func TestFastPayloadAgrees(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	payloads := []any{
 		&Submitted{Model: "m", Kind: KindChat, Request: bytes.Repeat([]byte("x"), 300), RequestSize: 300, RequestSHA256: make([]byte, 32),
-			WebhookURL: "https://x", IdempotencyKey: "k", BodySHA256: []byte{}, Priority: -3, Sync: true, Submitter: "s", MaxAttempts: 3, RequestBlob: "b"},
+			WebhookURL: "https://x", IdempotencyKey: "k", BodySHA256: []byte{}, Priority: -3, Sync: true, Submitter: "s", MaxAttempts: 3, RequestBlob: "b", Timeout: 90e9},
 		&Submitted{Model: strings.Repeat("m", 70000)},
 		&Started{Attempt: 2},
 		&AttemptFailure{Attempt: 1, Retryable: true, Error: "boom", Status: 500, RetryAt: math.MaxInt64},

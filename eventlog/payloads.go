@@ -56,6 +56,9 @@ type Submitted struct {
 	Sync        bool   `msgpack:"sync"` // came through /api/chat or /api/generate
 	Submitter   string `msgpack:"submitter,omitempty"`
 	MaxAttempts int    `msgpack:"max_attempts"`
+	// Timeout bounds each attempt of this job (ns), the caller's own
+	// "timeout"; 0: the daemon's FOREMAN_JOB_TIMEOUT.
+	Timeout int64 `msgpack:"timeout,omitempty"`
 }
 
 // InlineRequestMax is the largest request body kept inside job.submitted;

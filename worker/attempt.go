@@ -20,6 +20,7 @@ type running struct {
 	ctx     context.Context
 	done    chan outcome
 	started time.Time
+	timeout time.Duration // bounds the attempt; 0: none
 }
 
 // outcome is how an attempt ended.
@@ -36,16 +37,19 @@ func (w *Worker) start(ctx context.Context, job projections.Job) (*running, erro
 		return nil, w.append(ctx, eventlog.Record{Job: job.ID, Type: eventlog.JobFailed,
 			Payload: &eventlog.Failure{Attempt: job.Attempts, Error: "cannot read the request: " + err.Error()}})
 	}
-	r := &running{job: job, attempt: job.Attempts + 1, sub: sub, done: make(chan outcome, 1), started: w.cfg.Now()}
+	r := &running{job: job, attempt: job.Attempts + 1, sub: sub, done: make(chan outcome, 1), started: w.cfg.Now(), timeout: w.cfg.JobTimeout}
+	if sub.Timeout > 0 {
+		r.timeout = time.Duration(sub.Timeout)
+	}
 	if err := w.append(ctx, eventlog.Record{Job: job.ID, Type: eventlog.JobStarted, Payload: &eventlog.Started{Attempt: r.attempt}}); err != nil {
 		return nil, err
 	}
 	actx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
 	r.cancel = cancel
 	r.ctx = actx
-	if w.cfg.JobTimeout > 0 {
+	if r.timeout > 0 {
 		var stop context.CancelFunc
-		actx, stop = context.WithTimeoutCause(actx, w.cfg.JobTimeout, errTimeout)
+		actx, stop = context.WithTimeoutCause(actx, r.timeout, errTimeout)
 		r.ctx = actx
 		prev := r.cancel
 		r.cancel = func(cause error) { prev(cause); stop() }

@@ -50,7 +50,7 @@ func (w *Worker) finish(ctx context.Context, r *running, out outcome) error {
 		endMsg = ReasonShutdown
 		recs = append(recs, rec(eventlog.JobInterrupted, &eventlog.Interruption{Attempt: r.attempt, Reason: ReasonShutdown, Requeued: true}))
 	case errors.Is(cause, errTimeout):
-		endMsg = fmt.Sprintf("attempt %d timed out after %s", r.attempt, w.cfg.JobTimeout)
+		endMsg = r.timeoutMessage()
 		recs = append(recs, rec(eventlog.JobFailed, &eventlog.Failure{Attempt: r.attempt, Error: endMsg, Status: http.StatusGatewayTimeout}))
 	default:
 		status, msg := describe(out.err)
@@ -81,6 +81,16 @@ func (w *Worker) finish(ctx context.Context, r *running, out outcome) error {
 		w.cfg.Logger.Debug("could not re-read /api/ps", "err", err)
 	}
 	return nil
+}
+
+// timeoutMessage names the limit that cut the attempt, so that the job's
+// error says which setting to change.
+func (r *running) timeoutMessage() string {
+	limit := "FOREMAN_JOB_TIMEOUT"
+	if r.sub.Timeout > 0 {
+		limit = `the job's "timeout"`
+	}
+	return fmt.Sprintf("attempt %d timed out after %s (%s); the job was stopped", r.attempt, r.timeout, limit)
 }
 
 // retryable: a connection error, or a runner that died mid-answer.

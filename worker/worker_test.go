@@ -193,7 +193,19 @@ func TestTimeoutFailsWith504(t *testing.T) {
 	r := newRig(t, func(c *Config) { c.JobTimeout = 20 * time.Millisecond })
 	r.target.then(hang)
 	id := r.submit("tiny-a", nil)
-	if j := r.await(id); j.State != projections.Failed || j.LastStatus != http.StatusGatewayTimeout {
+	if j := r.await(id); j.State != projections.Failed || j.LastStatus != http.StatusGatewayTimeout ||
+		!strings.Contains(j.LastError, "timed out after 20ms (FOREMAN_JOB_TIMEOUT)") {
+		t.Fatalf("job %+v", j)
+	}
+}
+
+// A job's own "timeout" replaces the daemon's, and its error says so.
+func TestJobTimeoutOverridesTheDaemons(t *testing.T) {
+	r := newRig(t, func(c *Config) { c.JobTimeout = time.Hour })
+	r.target.then(hang)
+	id := r.submit("tiny-a", func(s *eventlog.Submitted) { s.Timeout = int64(20 * time.Millisecond) })
+	if j := r.await(id); j.State != projections.Failed || j.LastStatus != http.StatusGatewayTimeout ||
+		!strings.Contains(j.LastError, `timed out after 20ms (the job's "timeout")`) {
 		t.Fatalf("job %+v", j)
 	}
 }

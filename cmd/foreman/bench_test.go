@@ -25,6 +25,7 @@ func benchDaemon(b *testing.B, fake *ollamatest.Server, env map[string]string) s
 	env["FOREMAN_LISTEN"] = "127.0.0.1:0"
 	env["FOREMAN_SHUTDOWN_GRACE"] = "0s"
 	env["FOREMAN_LOG_LEVEL"] = "error"
+	env["FOREMAN_DEFAULT_NUM_PREDICT"] = "0" // the fake's own 8-token answers, as measured before the cap
 	m, out := testMain(env)
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)

@@ -43,6 +43,11 @@ type Config struct {
 	MaxConnsPerIP  int               // FOREMAN_MAX_CONNS_PER_ADDR
 	BodyTimeout    time.Duration     // FOREMAN_BODY_TIMEOUT
 	WriteTimeout   time.Duration     // FOREMAN_WRITE_TIMEOUT
+	// MaxJobTimeout bounds a job's own "timeout" (FOREMAN_MAX_JOB_TIMEOUT).
+	MaxJobTimeout time.Duration
+	// DefaultNumPredict caps the tokens of an answer whose request sets
+	// no num_predict (FOREMAN_DEFAULT_NUM_PREDICT).
+	DefaultNumPredict int
 }
 
 // DefaultConfig returns the configuration with every default.
@@ -68,8 +73,22 @@ func DefaultConfig() Config {
 		MaxConnsPerIP:  256,
 		BodyTimeout:    time.Minute,
 		WriteTimeout:   time.Minute,
+		// Nothing runs forever (docs/configuration.md says why these).
+		JobTimeout:        DefaultJobTimeout,
+		MaxJobTimeout:     DefaultMaxJobTimeout,
+		DefaultNumPredict: DefaultNumPredict,
 	}
 }
+
+// The defaults that keep one runaway answer from holding the only worker.
+const (
+	DefaultJobTimeout    = 10 * time.Minute
+	DefaultMaxJobTimeout = time.Hour
+	// DefaultNumPredict is Ollama's default context length (num_ctx 4096):
+	// an answer longer than the context the model was given has pushed
+	// its own prompt out, and is almost always a loop.
+	DefaultNumPredict = 4096
+)
 
 // ConfigError names the variable that is wrong.
 type ConfigError struct {
@@ -110,7 +129,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		dst  *time.Duration
 	}{{"FOREMAN_POLL_INTERVAL", &c.PollInterval}, {"FOREMAN_SHUTDOWN_GRACE", &c.ShutdownGrace},
 		{"FOREMAN_JOB_TIMEOUT", &c.JobTimeout}, {"FOREMAN_MAX_WAIT", &c.MaxWait}, {"FOREMAN_JOB_TTL", &c.JobTTL},
-		{"FOREMAN_WEBHOOK_TIMEOUT", &c.WebhookTimeout},
+		{"FOREMAN_WEBHOOK_TIMEOUT", &c.WebhookTimeout}, {"FOREMAN_MAX_JOB_TIMEOUT", &c.MaxJobTimeout},
 		{"FOREMAN_BODY_TIMEOUT", &c.BodyTimeout}, {"FOREMAN_WRITE_TIMEOUT", &c.WriteTimeout}} {
 		if v := getenv(d.name); v != "" {
 			x, err := time.ParseDuration(v)
@@ -124,7 +143,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		name string
 		dst  *int
 	}{{"FOREMAN_MAX_ATTEMPTS", &c.MaxAttempts}, {"FOREMAN_MAX_QUEUE", &c.MaxQueue}, {"FOREMAN_MAX_SKIPS", &c.MaxSkips},
-		{"FOREMAN_MAX_CONNS", &c.MaxConns}, {"FOREMAN_MAX_CONNS_PER_ADDR", &c.MaxConnsPerIP}} {
+		{"FOREMAN_MAX_CONNS", &c.MaxConns}, {"FOREMAN_MAX_CONNS_PER_ADDR", &c.MaxConnsPerIP},
+		{"FOREMAN_DEFAULT_NUM_PREDICT", &c.DefaultNumPredict}} {
 		if v := getenv(d.name); v != "" {
 			n, err := strconv.Atoi(v)
 			if err != nil {
@@ -207,6 +227,15 @@ func (c Config) Validate() error {
 	}
 	if c.JobTimeout < 0 {
 		return &ConfigError{"FOREMAN_JOB_TIMEOUT", c.JobTimeout.String(), "must not be negative (0: no bound)"}
+	}
+	if c.MaxJobTimeout < 0 {
+		return &ConfigError{"FOREMAN_MAX_JOB_TIMEOUT", c.MaxJobTimeout.String(), "must not be negative (0: no maximum)"}
+	}
+	if c.MaxJobTimeout > 0 && c.JobTimeout > c.MaxJobTimeout {
+		return &ConfigError{"FOREMAN_JOB_TIMEOUT", c.JobTimeout.String(), "must not exceed FOREMAN_MAX_JOB_TIMEOUT=" + c.MaxJobTimeout.String()}
+	}
+	if c.DefaultNumPredict < 0 {
+		return &ConfigError{"FOREMAN_DEFAULT_NUM_PREDICT", strconv.Itoa(c.DefaultNumPredict), "must not be negative (0: no default cap)"}
 	}
 	if c.MaxSkips < 1 {
 		return &ConfigError{"FOREMAN_MAX_SKIPS", strconv.Itoa(c.MaxSkips), "must be at least 1"}

@@ -52,7 +52,7 @@ func TestCrashHarness(t *testing.T) {
 	dir := t.TempDir()
 	d := &crashDaemon{t: t, bin: bin, addr: freeAddr(t), env: []string{
 		"FOREMAN_DATA_DIR=" + dir, "FOREMAN_OLLAMA_URL=" + fake.URL(), "FOREMAN_WEBHOOK_SECRET=" + crashSecret,
-		"FOREMAN_POLL_INTERVAL=1s", "FOREMAN_SHUTDOWN_GRACE=0s", "FOREMAN_LOG_LEVEL=debug",
+		"FOREMAN_POLL_INTERVAL=1s", "FOREMAN_SHUTDOWN_GRACE=0s", "FOREMAN_DEFAULT_NUM_PREDICT=0", "FOREMAN_LOG_LEVEL=debug",
 	}}
 	d.env = append(d.env, "FOREMAN_LISTEN="+d.addr)
 	t.Cleanup(func() {

@@ -111,8 +111,8 @@ func (d *Daemon) wire() error {
 	srv := api.New(api.Config{
 		Tokens: cfg.Tokens, Health: d.inv, Backup: d.log, Log: d.log, Jobs: d.proj, Hub: hub,
 		Inventory: d.inv, Target: client, Scheduler: schedulerPort{d.worker.Scheduler()}, Retention: d.log,
-		JobTimeout: cfg.JobTimeout,
-		MaxBody:    cfg.MaxBody, MaxAttempts: cfg.MaxAttempts, MaxQueue: cfg.MaxQueue,
+		JobTimeout: cfg.JobTimeout, MaxJobTimeout: cfg.MaxJobTimeout, DefaultNumPredict: cfg.DefaultNumPredict,
+		MaxBody: cfg.MaxBody, MaxAttempts: cfg.MaxAttempts, MaxQueue: cfg.MaxQueue,
 		BodyTimeout: cfg.BodyTimeout, WriteTimeout: cfg.WriteTimeout,
 		WebhookHosts: guard, PublicURL: cfg.PublicURL, Metrics: d.metrics.Handler(),
 		Logger: d.logger.With("part", "api"),

@@ -54,6 +54,11 @@ func testMain(env map[string]string) (*Main, *syncBuffer) {
 func startServe(t *testing.T, env map[string]string) (string, func() error) {
 	t.Helper()
 	env["FOREMAN_LISTEN"] = "127.0.0.1:0"
+	if _, ok := env["FOREMAN_DEFAULT_NUM_PREDICT"]; !ok {
+		// The fake's answers are 8 tokens unless num_predict says
+		// otherwise; tests of other things compare them.
+		env["FOREMAN_DEFAULT_NUM_PREDICT"] = "0"
+	}
 	if env["FOREMAN_OLLAMA_URL"] == "" {
 		env["FOREMAN_OLLAMA_URL"] = "http://127.0.0.1:1" // nothing listens: unreachable
 	}

@@ -91,6 +91,7 @@ func startWebhookDaemon(t *testing.T, extra ...string) *whDaemon {
 		"FOREMAN_TOKEN=" + whToken,
 		"FOREMAN_MAX_QUEUE=0",
 		"FOREMAN_SHUTDOWN_GRACE=1s",
+		"FOREMAN_DEFAULT_NUM_PREDICT=0", // the fake's own short answers
 	}, extra...)
 	cmd.Stdout, cmd.Stderr = lockedWriter{&logMu, &logBuf}, lockedWriter{&logMu, &logBuf}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
