@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -20,7 +21,9 @@ import (
 // benchDaemon runs foreman on a disk-backed data dir in front of fake.
 func benchDaemon(b *testing.B, fake *ollamatest.Server, env map[string]string) string {
 	b.Helper()
-	env["FOREMAN_DATA_DIR"] = b.TempDir()
+	if env["FOREMAN_DATA_DIR"] == "" {
+		env["FOREMAN_DATA_DIR"] = b.TempDir()
+	}
 	env["FOREMAN_OLLAMA_URL"] = fake.URL()
 	env["FOREMAN_LISTEN"] = "127.0.0.1:0"
 	env["FOREMAN_SHUTDOWN_GRACE"] = "0s"
@@ -42,16 +45,23 @@ func benchDaemon(b *testing.B, fake *ollamatest.Server, env map[string]string) s
 	return ""
 }
 
+var submitDepth = flag.Int("submit.depth", 0, "jobs queued before BenchmarkSubmitJobs starts")
+
 // BenchmarkSubmitJobs measures POST /jobs over loopback HTTP: each 202 is a
 // durable (fsynced) submission. The worker is held on a first job, so the
-// figures are the API and the log, not the target.
+// figures are the API and the log, not the target. FOREMAN_MAX_QUEUE is
+// raised as a batch user does (admission runs); -submit.depth queues jobs
+// first. It runs in process, for `go test -cpuprofile`; BenchmarkDeepQueue
+// measures the real binary.
 func BenchmarkSubmitJobs(b *testing.B) {
 	for _, clients := range []int{1, 16, 64} {
 		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
 			fake := ollamatest.New(b)
 			gate := fake.Block("")
 			defer gate.Release()
-			base := benchDaemon(b, fake, map[string]string{"FOREMAN_MAX_QUEUE": "0"})
+			dir := b.TempDir()
+			fillQueue(b, dir, *submitDepth)
+			base := benchDaemon(b, fake, map[string]string{"FOREMAN_MAX_QUEUE": "100000000", "FOREMAN_DATA_DIR": dir})
 			body := []byte(`{"model":"tiny-a","messages":[{"role":"user","content":"hello"}]}`)
 			hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
 			post := func() (time.Duration, error) {

@@ -16,7 +16,7 @@ import (
 
 // buildForeman compiles the real binary into a temp dir, so the crash
 // harness kills a real process and not goroutines.
-func buildForeman(t *testing.T) string {
+func buildForeman(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "foreman")
 	out, err := exec.Command("go", "build", "-o", bin, "github.com/foreman-dev/foreman/cmd/foreman").CombinedOutput()
@@ -27,7 +27,7 @@ func buildForeman(t *testing.T) string {
 }
 
 // freeAddr picks a loopback port the daemon keeps across restarts.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -40,7 +40,7 @@ func freeAddr(t *testing.T) string {
 // crashDaemon is one `foreman serve` process at a time over a fixed data
 // dir and address: started, killed with SIGKILL, started again.
 type crashDaemon struct {
-	t    *testing.T
+	t    testing.TB
 	bin  string
 	addr string
 	env  []string
