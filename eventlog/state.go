@@ -1,6 +1,7 @@
 package eventlog
 
 import (
+	"bytes"
 	"fmt"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -25,6 +26,37 @@ func (l *Log) StateScan(prefix []byte, fn func(k, v []byte) error) error {
 	defer it.Close()
 	for ok := it.First(); ok; ok = it.Next() {
 		if err := fn(it.Key()[len(prefixState):], it.Value()); err != nil {
+			return err
+		}
+	}
+	return it.Error()
+}
+
+// StateGetSorted calls fn with the value under each of keys, which must be
+// in ascending order, on one iterator: seeking forward from the last key
+// found is much cheaper than a Get each (a start-up loads every active
+// job's view this way). A missing key ends it with ErrNotFound. v is valid
+// only during the call.
+func (l *Log) StateGetSorted(keys [][]byte, fn func(i int, v []byte) error) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	lo := stateKey(keys[0])
+	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: prefixEnd(stateKey(keys[len(keys)-1]))})
+	if err != nil {
+		return fmt.Errorf("open iterator: %w", err)
+	}
+	defer it.Close()
+	var buf []byte
+	for i, k := range keys {
+		buf = append(append(buf[:0], prefixState...), k...)
+		if !it.SeekGE(buf) || !bytes.Equal(it.Key(), buf) {
+			if err := it.Error(); err != nil {
+				return err
+			}
+			return fmt.Errorf("state key %x: %w", k, ErrNotFound)
+		}
+		if err := fn(i, it.Value()); err != nil {
 			return err
 		}
 	}

@@ -197,7 +197,7 @@ func (p *Projections) applyOne(b *burst, e eventlog.Event, pl *payload) error {
 	if j != nil {
 		b.counts[slices.Index(States, j.State)]++
 		if j.State == Done && oldState != Done {
-			b.finished = append(b.finished, Run{Model: j.Model, StartedAt: j.StartedAt, FinishedAt: j.FinishedAt})
+			b.finished = append(b.finished, Run{Model: j.Model, StartedAt: j.StartedAt, FinishedAt: j.FinishedAt, Offset: e.Offset})
 		}
 	}
 	switch {
@@ -278,6 +278,10 @@ func (p *Projections) flush(b *burst) error {
 			return err
 		}
 	}
+	ring, err := p.runs.stage(batch, b.finished)
+	if err != nil {
+		return err
+	}
 	v, err := msgpack.Marshal(&ck)
 	if err != nil {
 		return err
@@ -297,7 +301,7 @@ func (p *Projections) flush(b *burst) error {
 		}
 		p.queue.set(id, j)
 	}
-	p.runs.add(b.finished)
+	p.runs.publish(ring)
 	p.ck = ck
 	p.mu.Unlock()
 	for id, j := range b.jobs {

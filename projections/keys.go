@@ -10,6 +10,7 @@ var (
 	prefixJob     = []byte("j/") // j/<ulid16> → Job
 	prefixActive  = []byte("a/") // a/<ulid16> → empty, for non-terminal jobs
 	prefixIdem    = []byte("k/") // k/<submitter>\x00<key> → ulid16
+	prefixRun     = []byte("r/") // r/<offset8> → storedRun, the last RunsKept done runs
 )
 
 func jobKey(id ulid.ULID) []byte    { return append(append([]byte(nil), prefixJob...), id[:]...) }

@@ -18,7 +18,7 @@ import (
 // Version is the projection format. Changing apply or the view layout in a
 // way that changes stored bytes must bump it: a checkpoint of another
 // version forces a rebuild.
-const Version = 2 // 2: views stored as arrays (encode.go)
+const Version = 3 // 2: views stored as arrays (encode.go); 3: the last runs (runs.go)
 
 // flushEvery bounds the events applied between two state batches.
 const flushEvery = 4096
@@ -104,21 +104,33 @@ func (p *Projections) load() error {
 		return p.reset("checkpoint counts malformed")
 	}
 	p.ck = ck
+	var ids []ulid.ULID
 	err = p.st.StateScan(prefixActive, func(k, _ []byte) error {
 		var id ulid.ULID
 		copy(id[:], k[len(prefixActive):])
-		j, err := p.stored(id)
-		if err != nil {
-			return fmt.Errorf("load active job %s: %w", id, err)
-		}
-		p.active[id] = j
-		p.queue.set(id, j)
+		ids = append(ids, id)
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	return p.seedRuns()
+	keys := make([][]byte, len(ids))
+	for i, id := range ids {
+		keys[i] = jobKey(id)
+	}
+	err = p.st.StateGetSorted(keys, func(i int, v []byte) error {
+		j, err := decodeJob(v)
+		if err != nil {
+			return fmt.Errorf("load active job %s: %w", ids[i], err)
+		}
+		p.active[ids[i]] = j
+		p.queue.set(ids[i], j)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("load active jobs: %w", err)
+	}
+	return p.loadRuns()
 }
 
 func (p *Projections) reset(why string) error {

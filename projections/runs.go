@@ -1,6 +1,14 @@
 package projections
 
-import "sync"
+import (
+	"encoding/binary"
+	"fmt"
+	"sync"
+
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/foreman-dev/foreman/eventlog"
+)
 
 // RunsKept is how many finished runs the projections remember for the
 // run-time estimates.
@@ -9,64 +17,88 @@ const RunsKept = 256
 // Run is one job that ended done: its model and the times of its last
 // attempt, which include a model load when the target had to swap.
 type Run struct {
-	Model                 string
-	StartedAt, FinishedAt int64 // unix ns
+	Model                 string `msgpack:"model"`
+	StartedAt, FinishedAt int64  `msgpack:"-"` // unix ns
+	Offset                uint64 `msgpack:"-"` // of the event that ended it
 }
 
-// runs is a ring of the last RunsKept finished runs, kept as jobs finish,
-// so that the estimates never have to look for done jobs behind a deep
-// queue of newer ones.
+// storedRun is a Run's value under its r/ key (the key holds the offset).
+type storedRun struct {
+	_msgpack   struct{} `msgpack:",as_array"`
+	Model      string
+	StartedAt  int64
+	FinishedAt int64
+}
+
+// runs is the ring of the last RunsKept runs that ended done. It is kept
+// as jobs finish and stored as one key per run (r/<offset>), so that the
+// estimates never look for done jobs behind a deep queue of newer ones,
+// and a restart reads at most RunsKept small keys. Its content depends on
+// the log only (the last runs), so a rebuild writes the same keys.
 type runs struct {
 	mu   sync.Mutex
-	ring []Run
-	next int
+	ring []Run // oldest first
 }
 
-func (r *runs) add(rs []Run) {
-	if len(rs) == 0 {
-		return
-	}
+func runKey(off uint64) []byte {
+	return binary.BigEndian.AppendUint64(append([]byte(nil), prefixRun...), off)
+}
+
+// stage writes the runs of a burst that stay in the ring, and deletes the
+// stored ones they push out; it returns the new ring, for publish.
+func (r *runs) stage(batch *eventlog.StateBatch, add []Run) ([]Run, error) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, x := range rs {
-		if len(r.ring) < RunsKept {
-			r.ring = append(r.ring, x)
-			continue
+	old := r.ring
+	r.mu.Unlock()
+	if len(add) == 0 {
+		return old, nil
+	}
+	all := append(append(make([]Run, 0, len(old)+len(add)), old...), add...)
+	cut := max(len(all)-RunsKept, 0)
+	for _, x := range all[:min(cut, len(old))] { // stored before, evicted now
+		if err := batch.Delete(runKey(x.Offset)); err != nil {
+			return nil, err
 		}
-		r.ring[r.next] = x
-		r.next = (r.next + 1) % RunsKept
 	}
+	for _, x := range all[max(cut, len(old)):] { // new and kept
+		v, err := msgpack.Marshal(&storedRun{Model: x.Model, StartedAt: x.StartedAt, FinishedAt: x.FinishedAt})
+		if err != nil {
+			return nil, err
+		}
+		if err := batch.Set(runKey(x.Offset), v); err != nil {
+			return nil, err
+		}
+	}
+	return all[cut:], nil
 }
 
-func (r *runs) clear() {
+func (r *runs) publish(ring []Run) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.ring, r.next = nil, 0
+	r.ring = ring
+	r.mu.Unlock()
 }
+
+func (r *runs) clear() { r.publish(nil) }
 
 // Runs returns the last finished runs, oldest first.
 func (p *Projections) Runs() []Run {
-	r := &p.runs
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := make([]Run, 0, len(r.ring))
-	out = append(out, r.ring[r.next:]...)
-	return append(out, r.ring[:r.next]...)
+	p.runs.mu.Lock()
+	defer p.runs.mu.Unlock()
+	return append([]Run(nil), p.runs.ring...)
 }
 
-// seedRuns fills the ring at start from the stored done jobs, newest
-// first, so that estimates survive a restart. It reads views back from the
-// newest until RunsKept done ones are found: once per start.
-func (p *Projections) seedRuns() error {
-	done, _, err := p.List(Filter{State: Done, Limit: RunsKept})
-	if err != nil {
-		return err
-	}
-	rs := make([]Run, 0, len(done))
-	for i := len(done) - 1; i >= 0; i-- {
-		j := done[i]
-		rs = append(rs, Run{Model: j.Model, StartedAt: j.StartedAt, FinishedAt: j.FinishedAt})
-	}
-	p.runs.add(rs)
-	return nil
+// loadRuns reads the stored ring at start.
+func (p *Projections) loadRuns() error {
+	var ring []Run
+	err := p.st.StateScan(prefixRun, func(k, v []byte) error {
+		var sr storedRun
+		if len(k) != len(prefixRun)+8 || msgpack.Unmarshal(v, &sr) != nil {
+			return fmt.Errorf("stored run %x is malformed", k)
+		}
+		ring = append(ring, Run{Model: sr.Model, StartedAt: sr.StartedAt, FinishedAt: sr.FinishedAt,
+			Offset: binary.BigEndian.Uint64(k[len(prefixRun):])})
+		return nil
+	})
+	p.runs.publish(ring)
+	return err
 }

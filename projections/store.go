@@ -19,6 +19,7 @@ type Source interface {
 type Store interface {
 	StateGet(key []byte) ([]byte, error)
 	StateScan(prefix []byte, fn func(k, v []byte) error) error
+	StateGetSorted(keys [][]byte, fn func(i int, v []byte) error) error
 	StateScanBack(prefix, before []byte, fn func(k, v []byte) bool) error
 	NewStateBatchSize(size int) *eventlog.StateBatch
 	CommitState(b *eventlog.StateBatch) error
