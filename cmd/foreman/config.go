@@ -62,7 +62,7 @@ func DefaultConfig() Config {
 		Tokens:         map[string]string{},
 		LogLevel:       slog.LevelInfo,
 		WebhookAllow:   map[string]bool{},
-		MaxQueue:       1000,
+		MaxQueue:       100_000,
 		MaxBody:        32 << 20,
 		MaxSkips:       8,
 		MaxWait:        10 * time.Minute,
