@@ -81,10 +81,16 @@ func Verify(ctx context.Context, src Source, st, scratch Store) (VerifyReport, e
 	return rep, nil
 }
 
-// compareInto checks that every key of a has the same value in b.
+// compareInto checks that every key of a has the same value in b. The
+// last runs (r/) are left out: they only feed estimates, and once
+// retention has truncated the log a rebuild cannot learn the runs of the
+// expired jobs it no longer sees.
 func compareInto(a, b Store, an, bn string) (int, error) {
 	n := 0
 	err := a.StateScan(nil, func(k, v []byte) error {
+		if bytes.HasPrefix(k, prefixRun) {
+			return nil
+		}
 		n++
 		w, err := b.StateGet(k)
 		if errors.Is(err, eventlog.ErrNotFound) {
