@@ -79,12 +79,12 @@ func (s *Server) tailEvents(w http.ResponseWriter, r *http.Request, _ httprouter
 		return
 	}
 	end := src.LastOffset() // follow=false stops here
-	f, _ := w.(http.Flusher)
+	g := s.guardWrites(w)
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
-	if f != nil {
-		f.Flush() // the client knows the tail is open before any event
+	if g.flush() != nil { // the client knows the tail is open before any event
+		return
 	}
 	ctx := r.Context()
 	for {
@@ -94,6 +94,7 @@ func (s *Server) tailEvents(w http.ResponseWriter, r *http.Request, _ httprouter
 		}
 		if next <= last {
 			err := src.Scan(ctx, next, last, func(e eventlog.Event) error {
+				g.extend() // a reader that stops is cut, and the scan with it
 				if err := s.writeEvent(w, e); err != nil {
 					return err
 				}
@@ -107,8 +108,8 @@ func (s *Server) tailEvents(w http.ResponseWriter, r *http.Request, _ httprouter
 				}
 				return
 			}
-			if f != nil {
-				f.Flush()
+			if g.flush() != nil {
+				return // the client left or took nothing for WriteTimeout
 			}
 		}
 		if !follow && next > end {

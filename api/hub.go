@@ -2,6 +2,7 @@ package api
 
 import (
 	"sync"
+	"unsafe"
 
 	"github.com/oklog/ulid/v2"
 )
@@ -16,12 +17,24 @@ type Hub struct {
 	subs map[ulid.ULID]map[*Subscription]struct{}
 	// progress counts each running attempt's lines (progress.go).
 	progress progress
-	// MaxBuffered bounds the bytes queued for one subscriber.
+	// MaxBuffered bounds the bytes queued for one subscriber, each
+	// message counted with its bookkeeping (msgOverhead): a reader that
+	// stops reading costs at most this much before it is cut. One message
+	// larger than the bound is taken into an empty buffer (a whole
+	// non-streamed answer is one message).
 	MaxBuffered int
 }
 
-// DefaultMaxBuffered is the per-subscriber buffer of a new Hub.
-const DefaultMaxBuffered = 8 << 20
+// DefaultMaxBuffered is the per-subscriber buffer of a new Hub: some
+// seconds of tokens at any real rate, so only a reader that stopped
+// reading reaches it.
+const DefaultMaxBuffered = 1 << 20
+
+// msgOverhead is what a queued Message costs besides its data: the
+// struct in the queue's slice, which may be twice the length, and the
+// data's allocation header. Chunks are small (a token each), so this is
+// most of a slow reader's memory.
+const msgOverhead = 2*int(unsafe.Sizeof(Message{})) + 16
 
 // NewHub returns an empty hub.
 func NewHub() *Hub {
@@ -104,13 +117,14 @@ func (h *Hub) publish(job ulid.ULID, m Message) {
 	h.mu.Unlock()
 	for _, s := range subs {
 		s.mu.Lock()
+		cost := len(m.Data) + msgOverhead
 		switch {
 		case s.closed || s.lagged:
-		case s.bytes+len(m.Data) > h.MaxBuffered:
-			s.lagged, s.msgs = true, nil
+		case s.bytes > 0 && s.bytes+cost > h.MaxBuffered:
+			s.lagged, s.msgs, s.bytes = true, nil, 0
 		default:
 			s.msgs = append(s.msgs, m)
-			s.bytes += len(m.Data)
+			s.bytes += cost
 		}
 		s.mu.Unlock()
 		select {

@@ -22,8 +22,11 @@ func (s *Server) streamJob(w http.ResponseWriter, r *http.Request, ps httprouter
 	}
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.WriteHeader(http.StatusOK)
+	g := s.guardWrites(w)
 	if !j.State.Terminal() {
-		w.(http.Flusher).Flush() // the caller knows it is following
+		if g.flush() != nil { // the caller knows it is following
+			return
+		}
 		var end uint64
 		relaying, begun := true, false
 		for done := false; !done; {
@@ -33,7 +36,9 @@ func (s *Server) streamJob(w http.ResponseWriter, r *http.Request, ps httprouter
 			case <-sub.Ready():
 			}
 			msgs, lagged := sub.Next()
+			var err error
 			for _, m := range msgs {
+				g.extend()
 				switch {
 				case m.End:
 					done, end = true, m.Offset
@@ -42,15 +47,17 @@ func (s *Server) streamJob(w http.ResponseWriter, r *http.Request, ps httprouter
 						writeLine(w, map[string]bool{"restart": true})
 					}
 					begun, relaying = true, m.Status < 300
-				case relaying:
-					w.Write(append(m.Data, '\n'))
+				case relaying && err == nil:
+					_, err = w.Write(append(m.Data, '\n'))
 				}
 			}
 			if lagged {
 				writeLine(w, map[string]string{"error": "output dropped: the reader fell behind"})
-				return
+				g.cut()
 			}
-			w.(http.Flusher).Flush()
+			if err != nil || g.flush() != nil {
+				return // the reader left, or took nothing for WriteTimeout
+			}
 		}
 		var err error
 		if err = s.cfg.Jobs.WaitFor(r.Context(), end); err == nil {
@@ -62,6 +69,7 @@ func (s *Server) streamJob(w http.ResponseWriter, r *http.Request, ps httprouter
 		}
 	}
 	v, err := s.view(j, s.baseURL(r))
+	g.extend()
 	switch {
 	case err != nil:
 		writeLine(w, map[string]string{"error": err.Error()})

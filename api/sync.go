@@ -58,10 +58,13 @@ func (s *Server) syncJob(kind eventlog.Kind) httprouter.Handle {
 }
 
 // relay writes the job's live output to the caller until the attempt that
-// answers it ends. If the caller goes away, the job is cancelled (an
-// appended cancel request; the worker removes or aborts it).
+// answers it ends. If the caller goes away, or stops reading (nothing
+// taken for WriteTimeout, or MaxBuffered of output waiting), it is cut
+// and the job cancelled: an appended cancel request, which the worker
+// acts on, and which stays in the job's history as the caller leaving
+// even when the job had already ended.
 func (s *Server) relay(w http.ResponseWriter, r *http.Request, id ulid.ULID, sub *Subscription) {
-	f, _ := w.(http.Flusher)
+	g := s.guardWrites(w)
 	status, ndjson := 0, false
 	for {
 		select {
@@ -71,7 +74,9 @@ func (s *Server) relay(w http.ResponseWriter, r *http.Request, id ulid.ULID, sub
 		case <-sub.Ready():
 		}
 		msgs, lagged := sub.Next()
+		var err error
 		for _, m := range msgs {
+			g.extend()
 			switch {
 			case m.Begin:
 				if status != 0 {
@@ -90,19 +95,26 @@ func (s *Server) relay(w http.ResponseWriter, r *http.Request, id ulid.ULID, sub
 				}
 				return
 			default:
-				w.Write(m.Data)
-				if ndjson {
-					w.Write([]byte("\n"))
-				}
-				if f != nil {
-					f.Flush()
+				_, err = w.Write(m.Data)
+				if ndjson && err == nil {
+					_, err = w.Write([]byte("\n"))
 				}
 			}
+			if err != nil {
+				break
+			}
+		}
+		if err == nil {
+			err = g.flush()
+		}
+		if err != nil {
+			s.requestCancel(r.Context(), id, "caller gone: it stopped reading the answer")
+			return
 		}
 		if lagged {
 			writeLine(w, map[string]string{"error": "foreman: the caller read too slowly and output was dropped"})
-			s.requestCancel(r.Context(), id, "caller too slow")
-			return
+			s.requestCancel(r.Context(), id, "caller too slow: output dropped")
+			g.cut()
 		}
 	}
 }
