@@ -29,7 +29,8 @@ func TestHubBoundCountsEachMessage(t *testing.T) {
 // TestHubTakesOneLargeMessage: a whole non-streamed answer is one
 // message; larger than the bound, it still reaches a reader that keeps up.
 func TestHubTakesOneLargeMessage(t *testing.T) {
-	h := &Hub{subs: NewHub().subs, MaxBuffered: 1 << 10}
+	h := NewHub()
+	h.MaxBuffered = 1 << 10
 	id := ulid.Make()
 	sub := h.Subscribe(id)
 	defer sub.Close()
