@@ -23,16 +23,16 @@ const InlineArtifactMax = 256 << 10
 
 func (s *Server) jobRoutes() {
 	r, a := s.router, s.auth.require
-	r.POST("/jobs", a(s.submitJob))
+	r.POST("/jobs", a(s.submits(s.submitJob)))
 	r.GET("/jobs/:id", a(s.getJob))
-	r.DELETE("/jobs/:id", a(s.cancelJob))
-	r.POST("/jobs/:id/retry", a(s.retryJob))
+	r.DELETE("/jobs/:id", a(s.writes(s.cancelJob)))
+	r.POST("/jobs/:id/retry", a(s.submits(s.retryJob)))
 	r.GET("/jobs/:id/artifacts/*name", a(s.getArtifact))
 	r.GET("/jobs", a(s.listJobs))
 	r.GET("/jobs/:id/stream", a(s.streamJob))
 	r.GET("/jobs/:id/events", a(s.jobEvents))
 	r.GET("/queue", a(s.queue))
-	r.POST("/webhooks/replay", a(s.replayWebhooks))
+	r.POST("/webhooks/replay", a(s.writes(s.replayWebhooks)))
 }
 
 // JobView is the JSON of GET /jobs/{id} (docs/api.md).

@@ -26,8 +26,8 @@ func (s *Server) ollamaRoutes() {
 	r.POST("/api/show", a(s.forward))
 	r.POST("/api/embed", a(s.forward))
 	r.POST("/api/embeddings", a(s.forward))
-	r.POST("/api/chat", a(s.syncJob("chat")))
-	r.POST("/api/generate", a(s.syncJob("generate")))
+	r.POST("/api/chat", a(s.submits(s.syncJob("chat"))))
+	r.POST("/api/generate", a(s.submits(s.syncJob("generate"))))
 	for _, rt := range []struct{ method, path string }{
 		{"POST", "/api/pull"}, {"POST", "/api/push"}, {"POST", "/api/create"},
 		{"POST", "/api/copy"}, {"DELETE", "/api/delete"},

@@ -36,6 +36,12 @@ type Config struct {
 	Tokens    map[string]string
 	Health    Health   // nil: never degraded
 	Backup    Backuper // nil: POST /admin/backup answers 501
+	// Store is the log's write health (storage.go); nil: Log, when it is
+	// one (eventlog.Log).
+	Store Store
+	// MinFreeDisk is the free space on the data dir below which new jobs
+	// get 507 (FOREMAN_MIN_FREE_DISK); 0: no guard.
+	MinFreeDisk uint64
 	Log       Log
 	Jobs      Jobs
 	Hub       *Hub
@@ -120,6 +126,9 @@ func New(cfg Config) *Server {
 	cfg.WriteTimeout = cmp.Or(cfg.WriteTimeout, DefaultWriteTimeout)
 	if cfg.Hub == nil {
 		cfg.Hub = NewHub()
+	}
+	if cfg.Store == nil {
+		cfg.Store, _ = cfg.Log.(Store)
 	}
 	if cfg.Events == nil {
 		cfg.Events, _ = cfg.Log.(EventSource)

@@ -90,3 +90,13 @@ func (p pebbleLogger) Fatalf(format string, args ...any) {
 	}
 	panic(&fatalPanic{err: cause})
 }
+
+// FreeDisk is the bytes available to this process on the data dir's
+// filesystem (statfs), for a headroom guard before the disk is full.
+func (l *Log) FreeDisk() (uint64, error) {
+	du, err := l.cfg.FS.GetDiskUsage(l.cfg.Dir)
+	if err != nil {
+		return 0, fmt.Errorf("free disk of %s: %w", l.cfg.Dir, err)
+	}
+	return du.AvailBytes, nil
+}

@@ -38,6 +38,8 @@ type Log interface {
 	LowWatermark() uint64
 	Stats() eventlog.Stats
 	DiskUsage() uint64
+	Err() error                // nil until a commit fails
+	FreeDisk() (uint64, error) // statfs of the data dir
 }
 
 // Jobs is the read side (projections.Projections).

@@ -36,13 +36,17 @@ var (
 		"Group commits (one fsync each) since the log was opened; events_appended / commits is the group size.", nil, nil)
 	descDisk = prometheus.NewDesc("foreman_eventlog_disk_bytes",
 		"Bytes the store (log, blobs, projections) uses on disk.", nil, nil)
+	descFailed = prometheus.NewDesc("foreman_eventlog_failed",
+		"1 once a commit failed: the log takes no more writes and the daemon is stopping (ADR-0019), else 0.", nil, nil)
+	descFree = prometheus.NewDesc("foreman_disk_free_bytes",
+		"Bytes free on the data dir's filesystem; below FOREMAN_MIN_FREE_DISK new jobs get 507.", nil, nil)
 	descSeen = prometheus.NewDesc("foreman_metrics_offset",
 		"Highest offset the metrics collector has folded; last_offset minus this is its lag.", nil, nil)
 )
 
 // Describe implements prometheus.Collector.
 func (s *scrape) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descQueue, descJobs, descDegraded, descLast, descLow, descAppended, descCommits, descDisk, descSeen} {
+	for _, d := range []*prometheus.Desc{descQueue, descJobs, descDegraded, descLast, descLow, descAppended, descCommits, descDisk, descFailed, descFree, descSeen} {
 		ch <- d
 	}
 }
@@ -70,5 +74,13 @@ func (s *scrape) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descAppended, prometheus.CounterValue, float64(st.Events))
 	ch <- prometheus.MustNewConstMetric(descCommits, prometheus.CounterValue, float64(st.Commits))
 	ch <- prometheus.MustNewConstMetric(descDisk, prometheus.GaugeValue, float64(l.DiskUsage()))
+	failed := 0.0
+	if l.Err() != nil {
+		failed = 1
+	}
+	ch <- prometheus.MustNewConstMetric(descFailed, prometheus.GaugeValue, failed)
+	if free, err := l.FreeDisk(); err == nil {
+		ch <- prometheus.MustNewConstMetric(descFree, prometheus.GaugeValue, float64(free))
+	}
 	ch <- prometheus.MustNewConstMetric(descSeen, prometheus.GaugeValue, float64(s.seen()))
 }

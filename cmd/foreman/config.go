@@ -11,6 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/foreman-dev/foreman/api"
 	"github.com/foreman-dev/foreman/api/webhook"
 	"github.com/foreman-dev/foreman/worker/target"
 )
@@ -48,6 +51,9 @@ type Config struct {
 	// DefaultNumPredict caps the tokens of an answer whose request sets
 	// no num_predict (FOREMAN_DEFAULT_NUM_PREDICT).
 	DefaultNumPredict int
+	MinFreeDisk       uint64 // FOREMAN_MIN_FREE_DISK
+
+	fs vfs.FS // the store's filesystem; nil: the OS (tests inject faults)
 }
 
 // DefaultConfig returns the configuration with every default.
@@ -77,6 +83,7 @@ func DefaultConfig() Config {
 		JobTimeout:        DefaultJobTimeout,
 		MaxJobTimeout:     DefaultMaxJobTimeout,
 		DefaultNumPredict: DefaultNumPredict,
+		MinFreeDisk:       api.DefaultMinFreeDisk,
 	}
 }
 
@@ -169,6 +176,13 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			return c, &ConfigError{"FOREMAN_MAX_BODY", v, "not a size (e.g. 32MiB, 1048576)"}
 		}
 		c.MaxBody = n
+	}
+	if v := getenv("FOREMAN_MIN_FREE_DISK"); v != "" {
+		n, err := parseSize(v)
+		if err != nil || n < 0 {
+			return c, &ConfigError{"FOREMAN_MIN_FREE_DISK", v, "not a size (e.g. 256MiB, 2GiB; 0: no guard)"}
+		}
+		c.MinFreeDisk = uint64(n)
 	}
 	if v := getenv("FOREMAN_LOG_LEVEL"); v != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {

@@ -35,14 +35,21 @@ type Daemon struct {
 	metrics  *metrics.Collector
 	ln       net.Listener
 	srv      *http.Server
+	handlers inflight
+	// drain is how long Run waits, after closing the server, for handlers
+	// still running (their requests are cancelled by then).
+	drain time.Duration
 }
+
+// defaultDrain bounds the wait for handlers after the server closed.
+const defaultDrain = 5 * time.Second
 
 // OpenDaemon opens the store, brings the projections to the end of the log,
 // runs crash recovery, wires the parts and binds the listener. Nothing is
 // served and no job runs yet.
 func OpenDaemon(ctx context.Context, cfg Config, logger *slog.Logger) (d *Daemon, err error) {
-	d = &Daemon{cfg: cfg, logger: logger}
-	l, err := eventlog.Open(eventlog.Config{Dir: cfg.DataDir, Logger: logger})
+	d = &Daemon{cfg: cfg, logger: logger, drain: defaultDrain}
+	l, err := eventlog.Open(eventlog.Config{Dir: cfg.DataDir, FS: cfg.fs, Logger: logger})
 	if err != nil {
 		return nil, startError(err)
 	}
@@ -110,6 +117,7 @@ func (d *Daemon) wire() error {
 	}
 	srv := api.New(api.Config{
 		Tokens: cfg.Tokens, Health: d.inv, Backup: d.log, Log: d.log, Jobs: d.proj, Hub: hub,
+		MinFreeDisk: cfg.MinFreeDisk,
 		Inventory: d.inv, Target: client, Scheduler: schedulerPort{d.worker.Scheduler()}, Retention: d.log,
 		JobTimeout: cfg.JobTimeout, MaxJobTimeout: cfg.MaxJobTimeout, DefaultNumPredict: cfg.DefaultNumPredict,
 		MaxBody: cfg.MaxBody, MaxAttempts: cfg.MaxAttempts, MaxQueue: cfg.MaxQueue,
@@ -128,7 +136,7 @@ func (d *Daemon) wire() error {
 		})
 	}
 	d.srv = &http.Server{
-		Handler:           srv,
+		Handler:           d.handlers.track(srv),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
@@ -153,10 +161,13 @@ func startError(err error) error {
 // Addr is the bound listen address.
 func (d *Daemon) Addr() string { return d.ln.Addr().String() }
 
-// Run serves until ctx ends, then shuts down cleanly: the listener stops
-// and the worker takes no new job; in-flight requests and the running job
-// get FOREMAN_SHUTDOWN_GRACE; then the dispatcher and the projections stop,
-// the projections write a final checkpoint and the store closes.
+// Run serves until ctx ends or the event log fails, then shuts down: the
+// listener stops and the worker takes no new job; in-flight requests and
+// the running job get FOREMAN_SHUTDOWN_GRACE; then the dispatcher and the
+// projections stop, the projections write a final checkpoint and the store
+// closes, never while a handler still runs. A failed log (a commit that
+// failed, ADR-0019) makes Run return an error, so the process exits
+// non-zero for its supervisor once in-flight requests are answered.
 func (d *Daemon) Run(ctx context.Context) error {
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBG()
@@ -192,6 +203,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	select {
 	case <-ctx.Done():
 		d.logger.Info("shutting down", "grace", d.cfg.ShutdownGrace)
+	case <-d.log.Failed():
+		err = fmt.Errorf("the event log failed: %w", d.log.Err())
+		d.logger.Error("stopping: the event log failed; answering in-flight requests, then exiting", "err", d.log.Err())
 	case err = <-errc:
 		d.logger.Error("stopping after a fatal error", "err", err)
 	}
@@ -199,8 +213,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	shutCtx, stop := context.WithTimeout(context.WithoutCancel(ctx), d.cfg.ShutdownGrace+time.Second)
 	defer stop()
 	if serr := d.srv.Shutdown(shutCtx); serr != nil {
-		d.srv.Close()
+		d.srv.Close() // cancels the requests still running
 	}
+	running := d.handlers.wait(d.drain)
 	workWG.Wait()
 	stopBG()
 	bgWG.Wait()
@@ -212,6 +227,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	if cerr := d.proj.CatchUp(context.WithoutCancel(ctx), 0); err == nil {
 		err = cerr
+	}
+	if running > 0 {
+		d.logger.Error("requests still running after the shutdown grace; leaving the store open", "requests", running)
+		if err == nil {
+			err = fmt.Errorf("shutdown: %d requests still running; the store was not closed (a restart recovers it)", running)
+		}
+		return err
 	}
 	if cerr := d.log.Close(); err == nil {
 		err = cerr
