@@ -36,12 +36,6 @@ type Config struct {
 	Tokens    map[string]string
 	Health    Health   // nil: never degraded
 	Backup    Backuper // nil: POST /admin/backup answers 501
-	// Store is the log's write health (storage.go); nil: Log, when it is
-	// one (eventlog.Log).
-	Store Store
-	// MinFreeDisk is the free space on the data dir below which new jobs
-	// get 507 (FOREMAN_MIN_FREE_DISK); 0: no guard.
-	MinFreeDisk uint64
 	Log       Log
 	Jobs      Jobs
 	Hub       *Hub
@@ -93,6 +87,13 @@ type Config struct {
 	// the request's own host.
 	PublicURL string
 	Logger    *slog.Logger
+
+	// Store is the log's write health (storage.go); nil: Log, when it is
+	// one (eventlog.Log).
+	Store Store
+	// MinFreeDisk is the free space on the data dir below which new jobs
+	// get 507 (FOREMAN_MIN_FREE_DISK); 0: no guard.
+	MinFreeDisk uint64
 }
 
 // Defaults for Config.

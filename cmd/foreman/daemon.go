@@ -116,8 +116,7 @@ func (d *Daemon) wire() error {
 		return &ConfigError{"FOREMAN_WEBHOOK_ALLOW", "", err.Error()}
 	}
 	srv := api.New(api.Config{
-		Tokens: cfg.Tokens, Health: d.inv, Backup: d.log, Log: d.log, Jobs: d.proj, Hub: hub,
-		MinFreeDisk: cfg.MinFreeDisk,
+		Tokens: cfg.Tokens, Health: d.inv, Backup: d.log, Log: d.log, Jobs: d.proj, Hub: hub, MinFreeDisk: cfg.MinFreeDisk,
 		Inventory: d.inv, Target: client, Scheduler: schedulerPort{d.worker.Scheduler()}, Retention: d.log,
 		JobTimeout: cfg.JobTimeout, MaxJobTimeout: cfg.MaxJobTimeout, DefaultNumPredict: cfg.DefaultNumPredict,
 		MaxBody: cfg.MaxBody, MaxAttempts: cfg.MaxAttempts, MaxQueue: cfg.MaxQueue,
