@@ -31,19 +31,38 @@ type outcome struct {
 }
 
 // start records the start of an attempt and runs it in its own goroutine.
+// It returns nil when the job's request is unreadable: the job is failed
+// instead.
 func (w *Worker) start(ctx context.Context, job projections.Job) (*running, error) {
-	sub, body, err := w.request(job)
-	if err != nil { // the submission is unreadable: fail the job, not the worker
-		return nil, w.append(ctx, eventlog.Record{Job: job.ID, Type: eventlog.JobFailed,
-			Payload: &eventlog.Failure{Attempt: job.Attempts, Error: "cannot read the request: " + err.Error()}})
+	r, body, rec, ok := w.prepare(job)
+	if _, err := w.append(ctx, rec); err != nil {
+		return nil, err
 	}
-	r := &running{job: job, attempt: job.Attempts + 1, sub: sub, done: make(chan outcome, 1), started: w.cfg.Now(), timeout: w.cfg.JobTimeout}
+	if !ok {
+		return nil, nil
+	}
+	w.launch(ctx, r, body)
+	return r, nil
+}
+
+// prepare loads a job's request and returns its attempt, the body to send
+// and the job.started record; or, when the submission is unreadable (fail
+// the job, not the worker), ok false and a job.failed record.
+func (w *Worker) prepare(job projections.Job) (r *running, body []byte, rec eventlog.Record, ok bool) {
+	sub, body, err := w.request(job)
+	if err != nil {
+		return nil, nil, eventlog.Record{Job: job.ID, Type: eventlog.JobFailed,
+			Payload: &eventlog.Failure{Attempt: job.Attempts, Error: "cannot read the request: " + err.Error()}}, false
+	}
+	r = &running{job: job, attempt: job.Attempts + 1, sub: sub, done: make(chan outcome, 1), started: w.cfg.Now(), timeout: w.cfg.JobTimeout}
 	if sub.Timeout > 0 {
 		r.timeout = time.Duration(sub.Timeout)
 	}
-	if err := w.append(ctx, eventlog.Record{Job: job.ID, Type: eventlog.JobStarted, Payload: &eventlog.Started{Attempt: r.attempt}}); err != nil {
-		return nil, err
-	}
+	return r, body, eventlog.Record{Job: job.ID, Type: eventlog.JobStarted, Payload: &eventlog.Started{Attempt: r.attempt}}, true
+}
+
+// launch runs a prepared attempt, once its job.started is durable.
+func (w *Worker) launch(ctx context.Context, r *running, body []byte) {
 	actx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
 	r.cancel = cancel
 	r.ctx = actx
@@ -54,9 +73,8 @@ func (w *Worker) start(ctx context.Context, job projections.Job) (*running, erro
 		prev := r.cancel
 		r.cancel = func(cause error) { prev(cause); stop() }
 	}
-	w.cfg.Logger.Info("job started", "job", job.ID, "model", job.Model, "attempt", r.attempt)
+	w.cfg.Logger.Info("job started", "job", r.job.ID, "model", r.job.Model, "attempt", r.attempt)
 	go func() { r.done <- w.attempt(r.ctx, r, body) }()
-	return r, nil
 }
 
 // request loads the job's submission and the body to send. Async jobs are

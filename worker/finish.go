@@ -25,8 +25,74 @@ const (
 )
 
 // finish records how an attempt ended, tells the sink, and re-learns which
-// models are loaded.
-func (w *Worker) finish(ctx context.Context, r *running, out outcome) error {
+// models are loaded. When next is true and another job is ready, its start
+// is recorded in the same durable batch (one fsync for both, and no wait
+// for the projections in between) and its attempt returned, running: it
+// starts while that batch is synced.
+func (w *Worker) finish(ctx context.Context, r *running, out outcome, next bool) (*running, error) {
+	if err := w.cfg.Residency.RefreshPs(context.WithoutCancel(ctx)); err != nil {
+		w.cfg.Logger.Debug("could not re-read /api/ps", "err", err)
+	}
+	recs, endMsg := w.ending(r, out)
+	ended := len(recs)
+	var nr *running
+	var body []byte
+	if next {
+		var rec eventlog.Record
+		if nr, body, rec = w.following(ctx, r); rec.Type != "" {
+			recs = append(recs, rec)
+		}
+	}
+	if nr != nil {
+		// The next attempt runs while its start is being synced: a crash
+		// before the sync leaves that job queued in the log, so it runs
+		// again after the restart, as any interrupted attempt does.
+		w.launch(ctx, nr, body)
+	}
+	evs, err := w.append(ctx, recs...)
+	if err != nil {
+		if nr != nil {
+			nr.cancel(err)
+		}
+		return nil, err
+	}
+	w.cfg.Logger.Info("attempt ended", "job", r.job.ID, "model", r.job.Model, "attempt", r.attempt,
+		"outcome", recs[ended-1].Type, "took", w.cfg.Now().Sub(r.started).Round(time.Millisecond))
+	if out.err == nil || endMsg != "" {
+		w.cfg.Sink.End(r.job.ID, evs[ended-1].Offset, endMsg)
+	}
+	return nr, nil
+}
+
+// following picks the job to start right after r ends, and returns its
+// attempt and job.started (or, for an unreadable request, no attempt and
+// a job.failed). It picks from projections that include every durable
+// event (r's own start, where r is working and not ready, and every
+// submission so far: the pick sees what the loop's would), waiting for
+// them if need be (the projections apply within a commit or so). A zero
+// record leaves the pick to the loop.
+func (w *Worker) following(ctx context.Context, r *running) (*running, []byte, eventlog.Record) {
+	if err := w.cfg.Jobs.WaitFor(ctx, max(w.lastOff, w.cfg.Log.LastOffset())); err != nil {
+		return nil, nil, eventlog.Record{}
+	}
+	e, ok, _ := w.sched.Pick(w.cfg.Jobs.Queue(), w.cfg.Residency.Loaded(), w.cfg.Now())
+	if !ok || e.ID == r.job.ID {
+		return nil, nil, eventlog.Record{}
+	}
+	job, err := w.cfg.Jobs.Job(e.ID)
+	if err != nil {
+		return nil, nil, eventlog.Record{}
+	}
+	nr, body, rec, ok := w.prepare(job)
+	if !ok {
+		return nil, nil, rec
+	}
+	return nr, body, rec
+}
+
+// ending returns the records of how an attempt ended, and the message
+// the sink's waiters get ("" for a success or a retry).
+func (w *Worker) ending(r *running, out outcome) ([]eventlog.Record, string) {
 	r.cancel(nil)
 	id, cause := r.job.ID, context.Cause(r.ctx)
 	rec := func(typ eventlog.Type, p any) eventlog.Record { return eventlog.Record{Job: id, Type: typ, Payload: p} }
@@ -69,18 +135,7 @@ func (w *Worker) finish(ctx context.Context, r *running, out outcome) error {
 		}
 		w.cfg.Logger.Warn("attempt failed", "job", id, "attempt", r.attempt, "retry", retry, "err", msg)
 	}
-	if err := w.append(ctx, recs...); err != nil {
-		return err
-	}
-	w.cfg.Logger.Info("attempt ended", "job", id, "model", r.job.Model, "attempt", r.attempt,
-		"outcome", recs[len(recs)-1].Type, "took", w.cfg.Now().Sub(r.started).Round(time.Millisecond))
-	if out.err == nil || endMsg != "" {
-		w.cfg.Sink.End(id, w.lastOff, endMsg)
-	}
-	if err := w.cfg.Residency.RefreshPs(context.WithoutCancel(ctx)); err != nil {
-		w.cfg.Logger.Debug("could not re-read /api/ps", "err", err)
-	}
-	return nil
+	return recs, endMsg
 }
 
 // timeoutMessage names the limit that cut the attempt, so that the job's
@@ -149,7 +204,7 @@ func (w *Worker) cancelQueued(ctx context.Context, ids []ulid.ULID) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	if err := w.append(ctx, recs...); err != nil {
+	if _, err := w.append(ctx, recs...); err != nil {
 		return err
 	}
 	for _, r := range recs {

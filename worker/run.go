@@ -43,7 +43,7 @@ func (w *Worker) Run(ctx context.Context) error {
 					if cur, err = w.start(ctx, job); err != nil {
 						return err
 					}
-					continue
+					continue // a failed start (cur nil) picks again once applied
 				}
 			}
 		}
@@ -64,10 +64,10 @@ func (w *Worker) Run(ctx context.Context) error {
 		case <-changed:
 		case <-fire:
 		case out := <-done:
-			if err := w.finish(ctx, cur, out); err != nil {
+			var err error
+			if cur, err = w.finish(ctx, cur, out, stopping != nil); err != nil {
 				return err
 			}
-			cur = nil
 		case <-stopping:
 			stopping = nil
 			if cur != nil {

@@ -25,6 +25,7 @@ type Log interface {
 	Appender
 	Get(off uint64) (eventlog.Event, error)
 	Blob(key string) ([]byte, error)
+	LastOffset() uint64 // the last durable event
 }
 
 // Jobs is the part of the projections the worker reads.
@@ -32,6 +33,7 @@ type Jobs interface {
 	Queue() *projections.Queue
 	Job(id ulid.ULID) (projections.Job, error)
 	Applied() uint64
+	WaitFor(ctx context.Context, off uint64) error
 	Changed() <-chan struct{}
 }
 
@@ -148,13 +150,13 @@ func (nopSink) Begin(ulid.ULID, int, string)  {}
 func (nopSink) Chunk(ulid.ULID, []byte)       {}
 func (nopSink) End(ulid.ULID, uint64, string) {}
 
-func (w *Worker) append(ctx context.Context, recs ...eventlog.Record) error {
+func (w *Worker) append(ctx context.Context, recs ...eventlog.Record) ([]eventlog.Event, error) {
 	evs, err := w.cfg.Log.Append(context.WithoutCancel(ctx), recs...)
 	if err != nil {
-		return fmt.Errorf("worker: %w", err)
+		return nil, fmt.Errorf("worker: %w", err)
 	}
 	w.lastOff = evs[len(evs)-1].Offset
-	return nil
+	return evs, nil
 }
 
 func (w *Worker) warm(ctx context.Context) {

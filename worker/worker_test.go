@@ -271,3 +271,26 @@ func TestDrainByModelPrefersTheLoadedModel(t *testing.T) {
 		t.Fatalf("ran %v, want %v", got, want)
 	}
 }
+
+// TestEndAndNextStartShareACommit: with jobs waiting, the end of one job
+// and the start of the next are one durable batch (one fsync per job, and
+// no wait for the projections in between).
+func TestEndAndNextStartShareACommit(t *testing.T) {
+	r := newRig(t, nil)
+	gate := make(chan struct{})
+	r.target.then(func(c call, emit func(string) error) error { <-gate; return ollamaAnswer(c, emit) })
+	ids := []ulid.ULID{r.submit("a", nil)}
+	r.nextCall()
+	ids = append(ids, r.submit("a", nil), r.submit("a", nil))
+	if err := r.proj.WaitFor(context.Background(), r.log.LastOffset()); err != nil {
+		t.Fatal(err)
+	}
+	before := r.log.Stats().Commits
+	close(gate)
+	for _, id := range ids {
+		r.await(id)
+	}
+	if got := r.log.Stats().Commits - before; got != 3 {
+		t.Fatalf("%d commits for 3 job ends and 2 starts, want 3", got)
+	}
+}
