@@ -1,9 +1,7 @@
 package api
 
 import (
-	"encoding/json"
 	"net/http"
-	"path/filepath"
 
 	"github.com/julienschmidt/httprouter"
 )
@@ -29,29 +27,4 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request, _ httprouter.Pa
 		body["reasons"] = reasons
 	}
 	writeJSON(w, http.StatusOK, body)
-}
-
-// backup writes a consistent copy of the running daemon's store into a new
-// directory on the daemon's host: POST /admin/backup {"dir": "/abs/path"}.
-func (s *Server) backup(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
-	if s.cfg.Backup == nil {
-		writeError(w, http.StatusNotImplemented, "backup is not available")
-		return
-	}
-	var req struct {
-		Dir string `json:"dir"`
-	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&req); err != nil {
-		writeError(w, http.StatusBadRequest, "invalid body: "+err.Error())
-		return
-	}
-	if req.Dir == "" || !filepath.IsAbs(req.Dir) {
-		writeError(w, http.StatusBadRequest, `"dir" must be an absolute path on the daemon's host`)
-		return
-	}
-	if err := s.cfg.Backup.Backup(r.Context(), req.Dir); err != nil {
-		writeError(w, http.StatusInternalServerError, "backup: "+err.Error())
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"dir": req.Dir})
 }

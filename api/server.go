@@ -36,6 +36,9 @@ type Config struct {
 	Tokens    map[string]string
 	Health    Health   // nil: never degraded
 	Backup    Backuper // nil: POST /admin/backup answers 501
+	// BackupDir is the only directory POST /admin/backup writes in
+	// (FOREMAN_BACKUP_DIR); empty: the route answers 501.
+	BackupDir string
 	Log       Log
 	Jobs      Jobs
 	Hub       *Hub

@@ -229,10 +229,14 @@ func (l *Log) Stats() Stats {
 func (l *Log) DiskUsage() uint64 { return l.db.Metrics().DiskSpaceUsage() }
 
 // Backup writes a consistent copy of the whole store to dir, which must not
-// exist. The copy opens like any data dir.
+// exist. The copy opens like any data dir. On the OS filesystem it is
+// private to the daemon's user (backup.go).
 func (l *Log) Backup(ctx context.Context, dir string) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if onOS(l.cfg.FS) {
+		return l.backupPrivate(dir)
 	}
 	if err := l.db.Checkpoint(dir, pebble.WithFlushedWAL()); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/foreman-dev/foreman/api"
 	"github.com/foreman-dev/foreman/client"
 	"github.com/foreman-dev/foreman/eventlog"
 )
@@ -26,15 +27,20 @@ type BackupCommand struct{ m *Main }
 func (c *BackupCommand) Run(ctx context.Context, args []string) error {
 	r := c.m.newRemote("backup", "backup [--data-dir DIR] [--url URL] [--token TOKEN] DEST\n\n"+
 		"Writes a consistent copy of the store to DEST, which must not exist: directly when the daemon is\n"+
-		"stopped, else through the running daemon at --url (which writes DEST on its own machine).")
+		"stopped, else through the running daemon at --url (which writes DEST on its own machine, and only\n"+
+		"directly inside its FOREMAN_BACKUP_DIR). A DEST without a slash is a name in FOREMAN_BACKUP_DIR.")
 	dataDir := r.fs.String("data-dir", envOr(c.m.Getenv, "FOREMAN_DATA_DIR", DefaultConfig().DataDir), "data dir of a stopped daemon")
 	pos, err := r.parse(args, 1)
 	if err != nil {
 		return err
 	}
-	dest, err := filepath.Abs(pos[0])
-	if err != nil {
-		return err
+	req := api.BackupRequest{Name: pos[0]}
+	dest := filepath.Join(envOr(c.m.Getenv, "FOREMAN_BACKUP_DIR", defaultBackupDir(*dataDir)), pos[0])
+	if strings.ContainsRune(pos[0], filepath.Separator) || pos[0] == "." || pos[0] == ".." {
+		if dest, err = filepath.Abs(pos[0]); err != nil {
+			return err
+		}
+		req = api.BackupRequest{Dir: dest}
 	}
 	l, err := eventlog.Open(eventlog.Config{Dir: *dataDir, ReadOnly: true})
 	switch {
@@ -44,7 +50,7 @@ func (c *BackupCommand) Run(ctx context.Context, args []string) error {
 			return err
 		}
 	case errors.Is(err, eventlog.ErrLocked):
-		if err := c.remote(ctx, r, dest); err != nil {
+		if dest, err = c.remote(ctx, r, req); err != nil {
 			return fmt.Errorf("%s is in use and the daemon could not back it up: %w", *dataDir, r.explain(err))
 		}
 	default:
@@ -59,13 +65,13 @@ func (c *BackupCommand) Run(ctx context.Context, args []string) error {
 
 // remote asks the daemon for the backup (POST /admin/backup). Its errors
 // are the client's, so the CLI's advice (token, address) applies.
-func (c *BackupCommand) remote(ctx context.Context, r *remote, dest string) error {
+func (c *BackupCommand) remote(ctx context.Context, r *remote, breq api.BackupRequest) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
-	body, _ := json.Marshal(map[string]string{"dir": dest})
+	body, _ := json.Marshal(breq)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(r.url, "/")+"/admin/backup", bytes.NewReader(body))
 	if err != nil {
-		return err
+		return "", err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if r.token != "" {
@@ -73,7 +79,7 @@ func (c *BackupCommand) remote(ctx context.Context, r *remote, dest string) erro
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return &client.UnreachableError{URL: r.url, Err: err}
+		return "", &client.UnreachableError{URL: r.url, Err: err}
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -84,9 +90,15 @@ func (c *BackupCommand) remote(ctx context.Context, r *remote, dest string) erro
 		if json.Unmarshal(b, &e) != nil || e.Error == "" {
 			e.Error = strings.TrimSpace(string(b))
 		}
-		return &client.APIError{Status: resp.StatusCode, Message: e.Error}
+		return "", &client.APIError{Status: resp.StatusCode, Message: e.Error}
 	}
-	return nil
+	var done struct {
+		Dir string `json:"dir"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&done); err != nil || done.Dir == "" {
+		return "", fmt.Errorf("the daemon's answer names no backup directory: %v", err)
+	}
+	return done.Dir, nil
 }
 
 func envOr(getenv func(string) string, name, def string) string {

@@ -56,12 +56,12 @@ func TestCLIErrorsOneLineOnePrefix(t *testing.T) {
 }
 
 func TestBackupTakesURLAndTokenWithHints(t *testing.T) {
-	dir := t.TempDir()
-	addr, stop := startServe(t, map[string]string{"FOREMAN_DATA_DIR": dir, "FOREMAN_TOKEN": cliToken, "FOREMAN_SHUTDOWN_GRACE": "0s"})
+	dir, bk := t.TempDir(), filepath.Join(t.TempDir(), "backups")
+	addr, stop := startServe(t, map[string]string{"FOREMAN_DATA_DIR": dir, "FOREMAN_BACKUP_DIR": bk, "FOREMAN_TOKEN": cliToken, "FOREMAN_SHUTDOWN_GRACE": "0s"})
 	t.Cleanup(func() { stop() })
 	env := map[string]string{"FOREMAN_DATA_DIR": dir} // no FOREMAN_URL, no FOREMAN_TOKEN: flags only
 	url := "http://" + addr
-	dest := filepath.Join(t.TempDir(), "b")
+	dest := filepath.Join(bk, "b")
 	_, _, err := runCLI(t, env, "", "backup", "--url", url, dest)
 	if !errors.Is(err, client.ErrUnauthorized) || !strings.Contains(err.Error(), "set FOREMAN_TOKEN (or --token)") {
 		t.Fatalf("no token: %v", err)
@@ -80,6 +80,20 @@ func TestBackupTakesURLAndTokenWithHints(t *testing.T) {
 	}
 	if out, _, err := runCLI(t, nil, "", "log", "stats", "--data-dir", dest); err != nil {
 		t.Fatalf("stats of the backup: %v\n%s", err, out)
+	}
+	// A bare name goes into the daemon's FOREMAN_BACKUP_DIR; a path
+	// elsewhere is refused, naming the setting.
+	out, stderr, err = runCLI(t, env, "", "backup", "--url", url, "--token", cliToken, "nightly")
+	if err != nil || !strings.Contains(out, filepath.Join(bk, "nightly")) {
+		t.Fatalf("backup by name: %v\n%s%s", err, out, stderr)
+	}
+	elsewhere := filepath.Join(t.TempDir(), "b")
+	_, _, err = runCLI(t, env, "", "backup", "--url", url, "--token", cliToken, elsewhere)
+	if err == nil || !strings.Contains(err.Error(), "FOREMAN_BACKUP_DIR") {
+		t.Fatalf("backup elsewhere: %v", err)
+	}
+	if _, err := os.Stat(elsewhere); !os.IsNotExist(err) {
+		t.Fatalf("a backup was written outside FOREMAN_BACKUP_DIR: %v", err)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -46,6 +47,7 @@ type Config struct {
 	MaxConnsPerIP  int               // FOREMAN_MAX_CONNS_PER_ADDR
 	BodyTimeout    time.Duration     // FOREMAN_BODY_TIMEOUT
 	WriteTimeout   time.Duration     // FOREMAN_WRITE_TIMEOUT
+	BackupDir      string            // FOREMAN_BACKUP_DIR
 	// MaxJobTimeout bounds a job's own "timeout" (FOREMAN_MAX_JOB_TIMEOUT).
 	MaxJobTimeout time.Duration
 	// DefaultNumPredict caps the tokens of an answer whose request sets
@@ -115,6 +117,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 	}
 	str("FOREMAN_DATA_DIR", &c.DataDir)
+	c.BackupDir = defaultBackupDir(c.DataDir) // beside the data dir unless set
+	str("FOREMAN_BACKUP_DIR", &c.BackupDir)
 	str("FOREMAN_LISTEN", &c.Listen)
 	str("FOREMAN_OLLAMA_URL", &c.OllamaURL)
 	str("FOREMAN_OLLAMA_TOKEN", &c.OllamaToken)
@@ -275,6 +279,9 @@ func (c Config) Validate() error {
 	if c.WriteTimeout <= 0 {
 		return &ConfigError{"FOREMAN_WRITE_TIMEOUT", c.WriteTimeout.String(), "must be positive"}
 	}
+	if c.BackupDir != "" && within(c.BackupDir, c.DataDir) {
+		return &ConfigError{"FOREMAN_BACKUP_DIR", c.BackupDir, "must not be FOREMAN_DATA_DIR or inside it"}
+	}
 	if c.PublicURL != "" {
 		u, err := url.Parse(c.PublicURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -303,4 +310,21 @@ func parseSize(v string) (int64, error) {
 		return 0, fmt.Errorf("bad size %q", v)
 	}
 	return n * mult, nil
+}
+
+// defaultBackupDir is where POST /admin/backup and `foreman backup NAME`
+// write when FOREMAN_BACKUP_DIR is not set: beside the data dir.
+func defaultBackupDir(dataDir string) string {
+	return filepath.Clean(dataDir) + "-backups"
+}
+
+// within reports whether path is dir or inside it.
+func within(path, dir string) bool {
+	p, err1 := filepath.Abs(path)
+	d, err2 := filepath.Abs(dir)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	rel, err := filepath.Rel(d, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }

@@ -37,6 +37,7 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		"FOREMAN_MAX_CONNS_PER_ADDR": "5000",
 		"FOREMAN_BODY_TIMEOUT":       "0s",
 		"FOREMAN_WRITE_TIMEOUT":      "soon",
+		"FOREMAN_BACKUP_DIR":         "./foreman-data/backups",
 		"FOREMAN_WEBHOOK_TIMEOUT":    "0s",
 		"FOREMAN_WEBHOOK_ALLOW":      "hooks.example, 10.0.0.0/99",
 	} {
@@ -74,6 +75,7 @@ func TestConfigServeSettings(t *testing.T) {
 		"FOREMAN_EMBED_MODEL": "nomic-embed-text", "FOREMAN_MAX_SKIPS": "3", "FOREMAN_MAX_WAIT": "1m",
 		"FOREMAN_WEBHOOK_BACKOFF": "500ms, 30s", "FOREMAN_WEBHOOK_TIMEOUT": "3s",
 		"FOREMAN_MAX_CONNS": "100", "FOREMAN_MAX_CONNS_PER_ADDR": "10", "FOREMAN_BODY_TIMEOUT": "5s", "FOREMAN_WRITE_TIMEOUT": "7s",
+		"FOREMAN_BACKUP_DIR": "/srv/foreman-backups",
 	}
 	c, err := LoadConfig(func(k string) string { return env[k] })
 	if err != nil {
@@ -82,7 +84,8 @@ func TestConfigServeSettings(t *testing.T) {
 	if c.MaxBody != 2<<20 || c.MaxQueue != 0 || c.JobTimeout != 90*time.Second || c.MaxSkips != 3 || c.MaxWait != time.Minute ||
 		!c.WebhookAllow["hooks.example.com"] || !c.WebhookAllow["ci.local"] || c.EmbedModel != "nomic-embed-text" ||
 		len(c.WebhookBackoff) != 2 || c.WebhookBackoff[1] != 30*time.Second || c.WebhookTimeout != 3*time.Second ||
-		c.MaxConns != 100 || c.MaxConnsPerIP != 10 || c.BodyTimeout != 5*time.Second || c.WriteTimeout != 7*time.Second {
+		c.MaxConns != 100 || c.MaxConnsPerIP != 10 || c.BodyTimeout != 5*time.Second || c.WriteTimeout != 7*time.Second ||
+		c.BackupDir != "/srv/foreman-backups" {
 		t.Fatalf("settings: %+v", c)
 	}
 	for in, want := range map[string]int64{"1048576": 1 << 20, "512KiB": 512 << 10, "1 GiB": 1 << 30, "3M": 3 << 20} {

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -90,6 +91,10 @@ func OpenDaemon(ctx context.Context, cfg Config, logger *slog.Logger) (d *Daemon
 // wire builds the target client, inventory, worker, API and dispatcher.
 func (d *Daemon) wire() error {
 	cfg := d.cfg
+	backupDir, err := filepath.Abs(cfg.BackupDir)
+	if err != nil {
+		return &ConfigError{"FOREMAN_BACKUP_DIR", cfg.BackupDir, err.Error()}
+	}
 	client, err := target.New(target.Config{URL: cfg.OllamaURL, Token: cfg.OllamaToken})
 	if err != nil {
 		return &ConfigError{"FOREMAN_OLLAMA_URL", cfg.OllamaURL, err.Error()}
@@ -116,7 +121,7 @@ func (d *Daemon) wire() error {
 		return &ConfigError{"FOREMAN_WEBHOOK_ALLOW", "", err.Error()}
 	}
 	srv := api.New(api.Config{
-		Tokens: cfg.Tokens, Health: d.inv, Backup: d.log, Log: d.log, Jobs: d.proj, Hub: hub, MinFreeDisk: cfg.MinFreeDisk,
+		Tokens: cfg.Tokens, Health: d.inv, Backup: d.log, BackupDir: backupDir, Log: d.log, Jobs: d.proj, Hub: hub, MinFreeDisk: cfg.MinFreeDisk,
 		Inventory: d.inv, Target: client, Scheduler: schedulerPort{d.worker.Scheduler()}, Retention: d.log,
 		JobTimeout: cfg.JobTimeout, MaxJobTimeout: cfg.MaxJobTimeout, DefaultNumPredict: cfg.DefaultNumPredict,
 		MaxBody: cfg.MaxBody, MaxAttempts: cfg.MaxAttempts, MaxQueue: cfg.MaxQueue,
