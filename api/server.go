@@ -33,9 +33,9 @@ type HostPolicy interface {
 // Config wires a Server.
 type Config struct {
 	// Tokens maps a caller's name to its bearer token. Empty: no auth.
-	Tokens    map[string]string
-	Health    Health   // nil: never degraded
-	Backup    Backuper // nil: POST /admin/backup answers 501
+	Tokens map[string]string
+	Health Health   // nil: never degraded
+	Backup Backuper // nil: POST /admin/backup answers 501
 	// BackupDir is the only directory POST /admin/backup writes in
 	// (FOREMAN_BACKUP_DIR); empty: the route answers 501.
 	BackupDir string
