@@ -40,6 +40,8 @@ type Log interface {
 	Append(ctx context.Context, recs ...eventlog.Record) ([]eventlog.Event, error)
 	JobEvents(id ulid.ULID) ([]eventlog.Event, error)
 	Blob(key string) ([]byte, error)
+	// LastOffset is the newest durable offset.
+	LastOffset() uint64
 }
 
 // Jobs is the read side: the projections.

@@ -17,6 +17,12 @@ func (s *Server) streamJob(w http.ResponseWriter, r *http.Request, ps httprouter
 	}
 	sub := s.cfg.Hub.Subscribe(j.ID)
 	defer sub.Close()
+	// An end appended from now on reaches sub (Hub.Follow); one appended
+	// before is in the view once the projections have caught up to here.
+	if err := s.cfg.Jobs.WaitFor(r.Context(), s.cfg.Log.LastOffset()); err != nil {
+		writeError(w, http.StatusServiceUnavailable, err.Error())
+		return
+	}
 	if j, ok = s.lookup(w, ps); !ok { // read again now that nothing can be missed
 		return
 	}

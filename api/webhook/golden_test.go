@@ -77,6 +77,8 @@ func goldenHistories(t *testing.T) (ok, failed []eventlog.Event, blobs map[strin
 // blobStore is the part of the log api.Server reads to render a job.
 type blobStore map[string][]byte
 
+func (blobStore) LastOffset() uint64 { return 0 }
+
 func (b blobStore) Blob(key string) ([]byte, error) {
 	if v, ok := b[key]; ok {
 		return v, nil

@@ -32,6 +32,8 @@ type Daemon struct {
 	inv      *target.Inventory
 	worker   *worker.Worker
 	webhooks *webhook.Dispatcher
+	hub      *api.Hub
+	hubFrom  uint64            // the log's end before serving: where the hub starts following
 	retain   *worker.Retention // nil: FOREMAN_JOB_TTL=0 keeps jobs forever
 	metrics  *metrics.Collector
 	ln       net.Listener
@@ -101,6 +103,7 @@ func (d *Daemon) wire() error {
 	}
 	d.inv = target.NewInventory(client, cfg.PollInterval, d.logger.With("part", "inventory"))
 	hub := api.NewHub()
+	d.hub, d.hubFrom = hub, d.log.LastOffset()
 	d.metrics, err = metrics.New(metrics.Config{Log: d.log, Jobs: d.proj, Health: d.inv})
 	if err != nil {
 		return err
@@ -177,7 +180,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	defer stopBG()
 	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
-	errc := make(chan error, 7) // one per goRun below, so that none blocks
+	errc := make(chan error, 8) // one per goRun below, so that none blocks
 	var bgWG, workWG sync.WaitGroup
 	goRun := func(wg *sync.WaitGroup, name string, run func() error) {
 		wg.Add(1)
@@ -192,6 +195,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	goRun(&bgWG, "inventory", func() error { return d.inv.Run(bg) })
 	goRun(&bgWG, "webhooks", func() error { return d.webhooks.Run(bg) })
 	goRun(&bgWG, "metrics", func() error { return d.metrics.Run(bg) })
+	goRun(&bgWG, "hub", func() error { return d.hub.Follow(bg, d.log, d.hubFrom) })
 	if d.retain != nil {
 		goRun(&bgWG, "retention", func() error { return d.retain.Run(bg) })
 	}
