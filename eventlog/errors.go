@@ -31,6 +31,9 @@ type CorruptError struct {
 }
 
 func (e *CorruptError) Error() string {
+	if e.Offset == 0 { // not tied to one event (store metadata, an sstable)
+		return "eventlog: corrupt store: " + e.Reason
+	}
 	return fmt.Sprintf("eventlog: corrupt event at offset %d: %s", e.Offset, e.Reason)
 }
 

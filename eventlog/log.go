@@ -152,7 +152,7 @@ func (l *Log) lastEvent() (uint64, int64, error) {
 	}
 	defer it.Close()
 	if !it.Last() {
-		return 0, 0, it.Error()
+		return 0, 0, storeError(0, it.Error())
 	}
 	off, ok := eventKeyOffset(it.Key())
 	if !ok {
@@ -250,7 +250,7 @@ func (l *Log) get(key []byte) ([]byte, error) {
 		return nil, ErrNotFound
 	}
 	if err != nil {
-		return nil, err
+		return nil, storeError(0, err)
 	}
 	out := append([]byte(nil), v...)
 	return out, closer.Close()

@@ -18,9 +18,12 @@ const (
 
 func pebbleOptions(cfg Config) *pebble.Options {
 	o := &pebble.Options{
-		FS:           cfg.FS,
-		ReadOnly:     cfg.ReadOnly,
-		Logger:       pebbleLogger{cfg.Logger},
+		FS:       cfg.FS,
+		ReadOnly: cfg.ReadOnly,
+		Logger:   pebbleLogger{cfg.Logger},
+		EventListener: &pebble.EventListener{
+			DataCorruption: onCorruption(pebbleLogger{cfg.Logger}),
+		},
 		MemTableSize: memTableSize,
 		Cache:        pebble.NewCache(blockCache),
 	}

@@ -60,7 +60,7 @@ func (l *Log) Scan(ctx context.Context, from, to uint64, fn func(Event) error) e
 		want++
 	}
 	if err := it.Error(); err != nil {
-		return fmt.Errorf("scan at offset %d: %w", want, err)
+		return fmt.Errorf("scan at offset %d: %w", want, storeError(want, err))
 	}
 	if want <= to {
 		return &CorruptError{Offset: want, Reason: "missing (log ends early)"}
@@ -81,7 +81,7 @@ func (l *Log) Get(off uint64) (Event, error) {
 		return Event{}, &CorruptError{Offset: off, Reason: "missing"}
 	}
 	if err != nil {
-		return Event{}, err
+		return Event{}, storeError(off, err)
 	}
 	return DecodeValue(off, v)
 }
@@ -105,7 +105,7 @@ func (l *Log) JobOffsets(id ulid.ULID) ([]uint64, error) {
 			offs = append(offs, off)
 		}
 	}
-	return offs, it.Error()
+	return offs, storeError(0, it.Error())
 }
 
 // JobEvents returns a job's whole stored history, oldest first.

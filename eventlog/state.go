@@ -29,7 +29,7 @@ func (l *Log) StateScan(prefix []byte, fn func(k, v []byte) error) error {
 			return err
 		}
 	}
-	return it.Error()
+	return storeError(0, it.Error())
 }
 
 // StateGetSorted calls fn with the value under each of keys, which must be
@@ -60,7 +60,7 @@ func (l *Log) StateGetSorted(keys [][]byte, fn func(i int, v []byte) error) erro
 			return err
 		}
 	}
-	return it.Error()
+	return storeError(0, it.Error())
 }
 
 // StateScanBack calls fn for each state key with the given prefix that
@@ -82,7 +82,7 @@ func (l *Log) StateScanBack(prefix, before []byte, fn func(k, v []byte) bool) er
 			break
 		}
 	}
-	return it.Error()
+	return storeError(0, it.Error())
 }
 
 // StateBatch collects state writes that commit atomically.

@@ -157,6 +157,8 @@ func startError(err error) error {
 	switch {
 	case errors.As(err, &le):
 		return fmt.Errorf("refusing to start: %w; restore the data dir from a backup, or run `foreman log repair --accept-loss` to record offsets %d..%d as lost", err, le.From, le.To)
+	case errors.As(err, &ce) && ce.Offset == 0:
+		return fmt.Errorf("refusing to start: the store is damaged (%s); run `foreman log verify` on a copy and restore from a backup: %w", ce.Reason, err)
 	case errors.As(err, &ce):
 		return fmt.Errorf("refusing to start: the event log is corrupt at offset %d (%s); run `foreman log verify` on a copy and restore from a backup: %w", ce.Offset, ce.Reason, err)
 	case errors.Is(err, eventlog.ErrLocked):

@@ -78,3 +78,39 @@ func TestDamagedWALIsRefusedReportedAndRepaired(t *testing.T) {
 		t.Fatalf("second repair:\n%s", out)
 	}
 }
+
+// A damaged sstable makes log verify and serve fail with the typed
+// corruption error and a clear message, never a panic trace.
+func TestCorruptSSTableIsAClearError(t *testing.T) {
+	f := newLogFixture(t)
+	db := openPebble(t, f.dir)
+	if err := db.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	names, _ := filepath.Glob(filepath.Join(f.dir, "*.sst"))
+	if len(names) == 0 {
+		t.Fatal("no sstable after a flush")
+	}
+	for _, name := range names {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < len(b)-200; i += 512 { // every block, not the footer
+			b[i] ^= 0xff
+		}
+		if err := os.WriteFile(name, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, _, err := runLog(t, f.dir, "verify")
+	if !errors.Is(err, eventlog.ErrCorrupt) || exitCode(err) != ExitCorrupt || !strings.Contains(err.Error(), "damaged on disk") {
+		t.Fatalf("verify of a damaged sstable: %v (exit %d)", err, exitCode(err))
+	}
+	m, _ := testMain(map[string]string{"FOREMAN_DATA_DIR": f.dir, "FOREMAN_LISTEN": "127.0.0.1:0"})
+	err = m.Run(context.Background(), []string{"serve"})
+	if !errors.Is(err, eventlog.ErrCorrupt) || !strings.Contains(err.Error(), "refusing to start") {
+		t.Fatalf("serve on a damaged sstable: %v", err)
+	}
+}

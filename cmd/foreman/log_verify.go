@@ -45,6 +45,14 @@ func (c *LogCommand) verify(ctx context.Context, args []string) error {
 		return &usageError{fmt.Sprintf("log verify takes no arguments, got %q", pos)}
 	}
 	l, err := c.openLog(*f.dataDir)
+	if errors.Is(err, eventlog.ErrCorrupt) { // damaged before any event is read
+		if *f.json {
+			writeJSON(c.m.Stdout, verifyReport{Error: err.Error()})
+		} else {
+			fmt.Fprintf(c.m.Stdout, "store:       FAILED: %v\n", err)
+		}
+		return &verifyFailure{fmt.Errorf("verify: %w", err)}
+	}
 	if err != nil {
 		return err
 	}
