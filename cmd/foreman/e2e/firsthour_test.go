@@ -89,7 +89,8 @@ func TestFirstHour(t *testing.T) {
 	hostport := strings.TrimPrefix(o.URL(), "http://")
 	// The Ollama address as OLLAMA_HOST takes it (no scheme), and a
 	// misspelt setting.
-	f := ownForeman(t, o.URL(), "FOREMAN_OLLAMA_URL="+hostport, "FOREMAN_MAXQUEUE=5")
+	f := ownForeman(t, o.URL(), "FOREMAN_OLLAMA_URL="+hostport, "FOREMAN_MAXQUEUE=5",
+		"FOREMAN_DEFAULT_NUM_PREDICT=24")
 	cliEnv := []string{"FOREMAN_URL=" + f.URL(), "FOREMAN_TOKEN=" + token, "FOREMAN_DATA_DIR=" + f.dataDir}
 	cli := func(args ...string) cliRun { t.Helper(); return runForeman(t, cliEnv, args...) }
 	ctx := testCtx(t, 10*time.Minute)
@@ -131,17 +132,26 @@ func TestFirstHour(t *testing.T) {
 
 	var jobID string
 	t.Run("cli: submit prints the job id first, job shows it", func(t *testing.T) {
-		// A request file bounds the answer: a random-weight model may
-		// otherwise talk until its context is full.
-		req := filepath.Join(t.TempDir(), "req.json")
-		os.WriteFile(req, []byte(`{"model":"tiny-a","messages":[{"role":"user","content":"hello there"}],"options":{"seed":1,"temperature":0,"num_predict":16}}`), 0o644)
-		r := cli("submit", "--file", req)
+		// No num_predict: FOREMAN_DEFAULT_NUM_PREDICT bounds the answer of a
+		// random-weight model, which would otherwise talk on and on.
+		r := cli("submit", "tiny-a", "hello", "there")
 		first, _, _ := strings.Cut(r.stderr, "\n")
 		id, ok := strings.CutPrefix(first, "job ")
 		if _, err := ulid.ParseStrict(id); r.code != 0 || !ok || err != nil || strings.TrimSpace(r.stdout) == "" {
 			t.Fatalf("submit: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 		}
 		jobID = id
+		var detail struct {
+			Job struct {
+				State  string           `json:"state"`
+				Result api.ChatResponse `json:"result"`
+			} `json:"job"`
+		}
+		r = cli("job", id, "--json")
+		if err := json.Unmarshal([]byte(r.stdout), &detail); err != nil || detail.Job.State != "done" ||
+			(detail.Job.Result.DoneReason != "length" && detail.Job.Result.DoneReason != "stop") {
+			t.Fatalf("foreman job --json: %v %+v\n%s", err, detail, r.stdout)
+		}
 		r = cli("job", id)
 		for _, want := range []string{`(?m)^state\s+done$`, `(?m)^elapsed\s+\d`, `(?m)job\.succeeded$`} {
 			if !regexp.MustCompile(want).MatchString(r.stdout) {
@@ -152,6 +162,7 @@ func TestFirstHour(t *testing.T) {
 			t.Errorf("foreman jobs: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 		}
 		// An async job, then attached to by id.
+		req := filepath.Join(t.TempDir(), "req.json")
 		os.WriteFile(req, []byte(`{"model":"tiny-b","messages":[{"role":"user","content":"hi"}],"options":{"seed":1,"temperature":0,"num_predict":8}}`), 0o644)
 		r = cli("submit", "--async", "--file", req)
 		id = strings.TrimSpace(r.stdout)
@@ -211,6 +222,26 @@ func TestFirstHour(t *testing.T) {
 		}
 		if d := time.Since(t0); d > 10*time.Second {
 			t.Fatalf("the refusal took %s", d)
+		}
+	})
+
+	t.Run("nothing runs forever: a job's timeout cuts an endless answer, foreman job says so", func(t *testing.T) {
+		id := submit(t, f, `{"model":"tiny-big","prompt":"go on","options":{"num_predict":-1},"timeout":"3s"}`)
+		// A job behind it shows its place and an ETA.
+		next := submit(t, f, `{"model":"tiny-a","prompt":"hi","options":{"num_predict":4}}`)
+		if r := cli("job", next); !regexp.MustCompile(`(?m)^position\s+\d+$`).MatchString(r.stdout) ||
+			!regexp.MustCompile(`(?m)^eta\s+in \d`).MatchString(r.stdout) {
+			if v := getJob(t, f, next); v.State == "queued" { // else it already ran: nothing to show
+				t.Errorf("foreman job of a queued job:\n%s", r.stdout)
+			}
+		}
+		v := waitJob(t, f, id, 2*time.Minute)
+		if v.State != "failed" || v.Status != http.StatusGatewayTimeout || !strings.Contains(v.Error, "timed out after 3s") {
+			t.Fatalf("job %+v", v)
+		}
+		r := cli("job", id)
+		if !regexp.MustCompile(`(?m)^state\s+failed$`).MatchString(r.stdout) || !strings.Contains(r.stdout, "timed out after 3s") {
+			t.Fatalf("foreman job:\n%s", r.stdout)
 		}
 	})
 
