@@ -258,9 +258,11 @@ func TestFirstHour(t *testing.T) {
 	})
 
 	t.Run("backup of the running daemon, inspected offline; the inspector writes nothing", func(t *testing.T) {
-		dest := filepath.Join(t.TempDir(), "backup")
-		if r := cli("backup", dest); r.code != 0 {
-			t.Fatalf("backup: exit %d\n%s", r.code, r.stderr)
+		// A name: the daemon writes it in its FOREMAN_BACKUP_DIR.
+		r := cli("backup", "first-hour")
+		dest, ok := strings.CutPrefix(strings.TrimSpace(r.stdout), "backup written to ")
+		if r.code != 0 || !ok {
+			t.Fatalf("backup: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 		}
 		if r := cli("log", "verify", "--data-dir", dest); r.code != 0 {
 			t.Fatalf("log verify of the backup: exit %d\n%s%s", r.code, r.stdout, r.stderr)
@@ -269,7 +271,7 @@ func TestFirstHour(t *testing.T) {
 			t.Fatalf("log job of the backup: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 		}
 		empty := t.TempDir()
-		r := cli("log", "dump", "--data-dir", empty)
+		r = cli("log", "dump", "--data-dir", empty)
 		if ents, _ := os.ReadDir(empty); r.code != 1 || !strings.Contains(r.stderr, "holds no foreman store") || len(ents) != 0 {
 			t.Fatalf("log dump of an empty dir: exit %d, %d files made\n%s", r.code, len(ents), r.stderr)
 		}
