@@ -20,7 +20,11 @@ import (
 
 // The crash harness's short form runs in CI; the long form is e.g.
 //
-//	go test -run TestCrashHarness -crash.cycles=200 -crash.jobs=40 -timeout 1h ./cmd/foreman
+//	go test ./cmd/foreman -run TestCrashHarness -timeout 3h -args -crash.cycles=200 -crash.jobs=40
+//
+// (the package before the harness's flags: go test stops reading its own
+// arguments at the first flag it does not know). `.ci/run` runs it so with
+// CI_CRASH_CYCLES=200.
 //
 // A failure is reproduced with the -crash.seed it logged.
 var (

@@ -262,42 +262,82 @@ func TestWebhookHangingReceiverDoesNotHoldUpOthers(t *testing.T) {
 		t.Fatalf("%d submissions failed", failed.Load())
 	}
 
-	got := make(chan time.Time, 16)
+	// The healthy receiver notes when each job's submission arrives.
+	var mu sync.Mutex
+	arrivals := map[string]time.Time{}
+	notify := make(chan struct{})
 	healthy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
-		w.WriteHeader(http.StatusNoContent)
-		select {
-		case got <- time.Now():
-		default:
+		var p struct {
+			JobID string `json:"job_id"`
 		}
+		json.NewDecoder(r.Body).Decode(&p)
+		w.WriteHeader(http.StatusNoContent)
+		if r.Header.Get("X-Foreman-Event") != "job.submitted" {
+			return
+		}
+		mu.Lock()
+		if _, ok := arrivals[p.JobID]; !ok {
+			arrivals[p.JobID] = time.Now()
+		}
+		close(notify)
+		notify = make(chan struct{})
+		mu.Unlock()
 	}))
 	defer healthy.Close()
-	sent := time.Now()
-	if _, err := d.submit(healthy.URL + "/hook"); err != nil {
-		t.Fatal(err)
+	// healthyJob submits a job to the healthy receiver and returns how
+	// long its first delivery took (-1: none within a minute).
+	healthyJob := func() time.Duration {
+		sent := time.Now()
+		id, err := d.submit(healthy.URL + "/hook")
+		if err != nil {
+			t.Fatal(err)
+		}
+		timeout := time.After(60 * time.Second)
+		for {
+			mu.Lock()
+			at, ok := arrivals[id]
+			ch := notify
+			mu.Unlock()
+			if ok {
+				return at.Sub(sent)
+			}
+			select {
+			case <-ch:
+			case <-timeout:
+				t.Errorf("the healthy receiver got nothing within 60s")
+				return -1
+			}
+		}
 	}
-	var took time.Duration
-	select {
-	case at := <-got:
-		took = at.Sub(sent)
-	case <-time.After(60 * time.Second):
-		t.Errorf("the healthy receiver got nothing within 60s")
-		took = -1
-	}
+	took := healthyJob()
 	// Watch the daemon for a while: goroutines and RSS must stay flat.
 	watch := 10 * time.Second
 	if v := os.Getenv("CHAOS_WEBHOOK_WATCH"); v != "" {
 		watch, _ = time.ParseDuration(v)
 	}
-	maxG, maxRSS := 0.0, 0.0
-	for end := time.Now().Add(watch); time.Now().Before(end); time.Sleep(500 * time.Millisecond) { // sampling, not synchronisation
-		maxG = max(maxG, d.metric("go_goroutines"))
-		maxRSS = max(maxRSS, d.metric("process_resident_memory_bytes"))
+	sample := func() (maxG, maxRSS float64) {
+		for end := time.Now().Add(watch); time.Now().Before(end); time.Sleep(500 * time.Millisecond) { // sampling, not synchronisation
+			maxG = max(maxG, d.metric("go_goroutines"))
+			maxRSS = max(maxRSS, d.metric("process_resident_memory_bytes"))
+		}
+		return maxG, maxRSS
 	}
+	maxG, maxRSS := sample()
 	t.Logf("%d jobs to a hanging receiver: goroutines %.0f before, max %.0f over %s; max RSS %.1f MiB; %d connections accepted; healthy delivery after %s",
 		n, before, maxG, watch, maxRSS/(1<<20), accepted.Load(), took.Round(time.Millisecond))
 	if maxG > before+200 {
 		t.Errorf("goroutines grew from %.0f to %.0f with the backlog", before, maxG)
+	}
+	// A replay of the whole log on top of it.
+	if status, b, err := d.do(http.MethodPost, "/webhooks/replay", `{"from_offset":1}`); err != nil || status != http.StatusAccepted {
+		t.Fatalf("replay: %d %s %v", status, b, err)
+	}
+	took = healthyJob()
+	maxG, maxRSS = sample()
+	t.Logf("replay from offset 1: goroutines max %.0f over %s; max RSS %.1f MiB; healthy delivery after %s",
+		maxG, watch, maxRSS/(1<<20), took.Round(time.Millisecond))
+	if maxG > before+200 {
+		t.Errorf("goroutines grew from %.0f to %.0f with the replay", before, maxG)
 	}
 }
 
