@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 )
 
 // A failed commit is sticky (ADR-0019): after a failed fsync the state of
@@ -25,8 +26,7 @@ func (l *Log) fail(cause error) error {
 		err = fmt.Errorf("%w: %w", ErrFailed, cause)
 	}
 	if l.failed.CompareAndSwap(nil, &err) {
-		close(l.failedCh)
-		l.cfg.Logger.Error("the event log failed: foreman takes no more writes", "err", cause)
+		close(l.failedCh) // the daemon logs it and stops
 		return err
 	}
 	return *l.failed.Load()
@@ -81,7 +81,11 @@ func (p pebbleLogger) Fatalf(format string, args ...any) {
 	var cause error
 	for _, a := range args {
 		if e, ok := a.(error); ok {
-			cause = fmt.Errorf("%s: %w", msg, e)
+			prefix, found := strings.CutSuffix(msg, e.Error())
+			if !found {
+				prefix = msg + ": "
+			}
+			cause = fmt.Errorf("%s%w", prefix, e)
 			break
 		}
 	}
