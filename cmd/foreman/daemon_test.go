@@ -98,6 +98,7 @@ func TestDaemonStopsNonZeroWhenTheLogFails(t *testing.T) {
 	if code, body := post(); code != http.StatusAccepted {
 		t.Fatalf("POST /jobs before the fault: %d %s", code, body)
 	}
+	<-gate.Arrived() // the worker recorded job.started and waits on Ollama: it appends nothing now
 	on.On()
 	code, body := post()
 	if code != http.StatusServiceUnavailable || !strings.Contains(body, "no space left on device") {
