@@ -6,7 +6,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -234,4 +236,72 @@ func TestAttemptIsBoundedByTimeout(t *testing.T) {
 	defer stop()
 	id := job(t, l, hang, false)
 	waitHistory(t, l, id, eventlog.WebhookGaveUp, 1)
+}
+
+// What was held, behind or not yet read when the daemon stopped is
+// delivered after the restart, each event once: the cursor never passes
+// a backlog left in the log.
+func TestBacklogLeftInTheLogIsDeliveredAfterRestart(t *testing.T) {
+	fs := vfs.NewMem()
+	l := openLog(t, fs)
+	release, arrived := make(chan struct{}), make(chan struct{}, 100)
+	stuck := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer stuck.Close()
+	defer close(release)
+	ids := jobs(t, l, stuck.URL, 60)
+	_, stop := startDispatcher(t, l, func(c *Config) { c.Concurrency, c.PerReceiver, c.Queued = 2, 1, 4 })
+	<-arrived // the first attempt is in flight, the rest held or in the log
+	stop()
+	l.Close()
+
+	l = openLog(t, fs)
+	defer l.Close()
+	var n atomic.Int64
+	rcv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { n.Add(1) }))
+	defer rcv.Close()
+	_, stop = startDispatcher(t, l, func(c *Config) {
+		c.Concurrency, c.PerReceiver, c.Queued = 2, 1, 4
+		c.Client = &http.Client{Transport: redirectTo(rcv.URL)}
+	})
+	defer stop()
+	deadline := time.After(10 * time.Second)
+	for undelivered := slices.Clone(ids); len(undelivered) > 0; {
+		ch := l.Changed()
+		undelivered = slices.DeleteFunc(undelivered, func(id ulid.ULID) bool { return history(t, l, id, eventlog.WebhookDelivered) > 0 })
+		if len(undelivered) == 0 {
+			break
+		}
+		select {
+		case <-ch:
+		case <-deadline:
+			c, _ := l.Cursor(CursorName)
+			for _, id := range undelivered {
+				hist, _ := l.JobEvents(id)
+				t.Logf("job %s (offset %d) undelivered; cursor %d", id, hist[0].Offset, c)
+			}
+			t.Fatalf("%d jobs never delivered", len(undelivered))
+		}
+	}
+	for _, id := range ids {
+		if k := history(t, l, id, eventlog.WebhookDelivered); k != 1 {
+			t.Fatalf("job %s delivered %d times", id, k)
+		}
+	}
+}
+
+// redirectTo sends every request to base instead, as if the receiver had
+// come back at another address.
+type redirectTo string
+
+func (r redirectTo) RoundTrip(req *http.Request) (*http.Response, error) {
+	u, _ := url.Parse(string(r))
+	req = req.Clone(req.Context())
+	req.URL.Scheme, req.URL.Host = u.Scheme, u.Host
+	return http.DefaultTransport.RoundTrip(req)
 }

@@ -36,7 +36,12 @@ func (d *Dispatcher) attempt(ctx context.Context, t *delivery) {
 		d.cfg.Logger.Warn("webhook attempt failed", "job", t.event.Job, "event", t.event.Offset, "attempt", attempt, "err", err)
 	}
 	switch {
-	case ctx.Err() != nil: // redelivered after restart
+	case ctx.Err() != nil: // made again after restart; stays held until Run returns
+		d.mu.Lock()
+		t.rcv.inflight--
+		delete(d.busy, t.event.Offset)
+		d.mu.Unlock()
+		return
 	case err == nil && status >= 200 && status < 300:
 		d.record(ctx, t, eventlog.WebhookDelivered, attempt, status, "")
 	case status == http.StatusGone:

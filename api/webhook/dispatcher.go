@@ -196,6 +196,9 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			}
 			return err
 		}
+		if ctx.Err() != nil {
+			return nil // attempts cut short are no longer held: the cursor would pass them
+		}
 		s.saveCursor()
 		select {
 		case <-changed:

@@ -90,7 +90,7 @@ func (d *Dispatcher) addLocked(t *delivery, r *receiver) {
 // work takes deliveries in turn and makes one attempt of each, until the
 // dispatcher stops.
 func (d *Dispatcher) work(ctx context.Context) {
-	for {
+	for ctx.Err() == nil {
 		t := d.next()
 		if t == nil {
 			return
