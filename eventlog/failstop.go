@@ -15,8 +15,11 @@ import (
 // Pebble's own goroutines (a MANIFEST write during a flush) still ends the
 // process, after one clear log line.
 
-// fatalPanic is what pebbleLogger.Fatalf panics with.
+// fatalPanic is what pebbleLogger.Fatalf panics with. It is an error so
+// that a panic nobody recovers (on a Pebble goroutine) prints the cause.
 type fatalPanic struct{ err error }
+
+func (f *fatalPanic) Error() string { return "eventlog: the store failed: " + f.err.Error() }
 
 // fail records err as the log's sticky failure (the first one wins) and
 // returns the error every write now gets.

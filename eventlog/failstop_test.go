@@ -3,6 +3,8 @@ package eventlog
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"strings"
 	"syscall"
 	"testing"
@@ -60,4 +62,20 @@ func TestFailedCommitIsStickyNotAPanic(t *testing.T) {
 	if err := l.Close(); !errors.Is(err, ErrFailed) {
 		t.Fatalf("Close of a failed log: %v, want ErrFailed", err)
 	}
+}
+
+// A Fatalf on one of Pebble's own goroutines is not recovered; its panic
+// must still say what failed.
+func TestFatalfPanicSaysWhy(t *testing.T) {
+	defer func() {
+		p := recover()
+		err, ok := p.(error)
+		if !ok || !strings.Contains(err.Error(), "MANIFEST sync failed: no space left on device") {
+			t.Fatalf("Fatalf panicked with %#v", p)
+		}
+		if s := fmt.Sprint(p); !strings.Contains(s, "no space left on device") {
+			t.Fatalf("the panic prints %q", s)
+		}
+	}()
+	pebbleLogger{slog.New(slog.DiscardHandler)}.Fatalf("MANIFEST sync failed: %v", syscall.ENOSPC)
 }
