@@ -260,7 +260,9 @@ func TestHostileEmptyBodyFlood(t *testing.T) {
 	if unauth["HTTP/1.1 401 Unauthorized"] == 0 {
 		t.Errorf("no 401 among the unauthenticated answers: %v", unauth)
 	}
-	if held := authed["(no answer yet)"]; held > 256 {
+	// 256 held (FOREMAN_MAX_CONNS_PER_ADDR), the rest refused; a few
+	// may still wait in the kernel's accept queue when they are read.
+	if held := authed["(no answer yet)"]; held > 256+64 {
 		t.Errorf("%d authorised connections held at once from one address, over FOREMAN_MAX_CONNS_PER_ADDR (256)", held)
 	}
 	// 256 per client address (FOREMAN_MAX_CONNS_PER_ADDR) plus the
