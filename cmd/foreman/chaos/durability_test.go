@@ -44,16 +44,20 @@ var (
 func duForeman(t *testing.T) string {
 	t.Helper()
 	duBuildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "foreman-chaos-du-")
-		if err != nil {
+		// One fixed place, rebuilt each run, so that runs leave no binaries.
+		dir := filepath.Join(os.TempDir(), "foreman-chaos-durability")
+		if err := os.MkdirAll(dir, 0o700); err != nil {
 			duBuildErr = err
 			return
 		}
 		duBin = filepath.Join(dir, "foreman")
-		out, err := exec.Command("go", "build", "-o", duBin, "github.com/foreman-dev/foreman/cmd/foreman").CombinedOutput()
+		tmp := fmt.Sprintf("%s.%d", duBin, os.Getpid()) // renamed into place: a concurrent run keeps its own
+		out, err := exec.Command("go", "build", "-o", tmp, "github.com/foreman-dev/foreman/cmd/foreman").CombinedOutput()
 		if err != nil {
 			duBuildErr = fmt.Errorf("go build: %v\n%s", err, out)
+			return
 		}
+		duBuildErr = os.Rename(tmp, duBin)
 	})
 	if duBuildErr != nil {
 		t.Fatal(duBuildErr)
