@@ -168,7 +168,7 @@ func TestEveryEndReachesItsWaiters(t *testing.T) {
 			}, "cancel"},
 			{"cancelled working", func(ctx context.Context) waiter {
 				gate := fake.Block("tiny-a")
-				defer gate.Release()
+				b.t.Cleanup(gate.Release) // held until the waiter has its answer
 				w := kind.attach(ctx)
 				<-gate.Arrived()
 				b.call(ctx, "DELETE", "/jobs/"+w.id, "")
@@ -216,8 +216,11 @@ func TestAnUnreadableRequestEndsItsWaiters(t *testing.T) {
 	<-gate.Arrived()
 	// Submissions whose request blob is missing, as after a damaged store.
 	unreadable := func(id ulid.ULID, sync bool) {
-		_, err := d.log.Append(ctx, eventlog.Record{Job: id, Type: eventlog.JobSubmitted, Payload: &eventlog.Submitted{
+		evs, err := d.log.Append(ctx, eventlog.Record{Job: id, Type: eventlog.JobSubmitted, Payload: &eventlog.Submitted{
 			Model: "tiny-a", Kind: eventlog.KindChat, Sync: sync, MaxAttempts: 3, RequestBlob: "request/missing"}})
+		if err == nil {
+			err = d.proj.WaitFor(ctx, evs[0].Offset) // visible to GET, as a 202 would be
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
