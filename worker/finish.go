@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -118,6 +119,11 @@ func (w *Worker) ending(r *running, out outcome) ([]eventlog.Record, string) {
 	case errors.Is(cause, errTimeout):
 		endMsg = r.timeoutMessage()
 		recs = append(recs, rec(eventlog.JobFailed, &eventlog.Failure{Attempt: r.attempt, Error: endMsg, Status: http.StatusGatewayTimeout}))
+		if !out.begun { // a synchronous caller still waiting gets the same 504, in Ollama's error shape
+			body, _ := json.Marshal(map[string]string{"error": endMsg})
+			w.cfg.Sink.Begin(id, http.StatusGatewayTimeout, contentType(body))
+			w.cfg.Sink.Chunk(id, body)
+		}
 	default:
 		status, msg := describe(out.err)
 		retry := retryable(out.err) && !(r.sub.Sync && out.begun) && r.job.Used+1 < r.job.MaxAttempts

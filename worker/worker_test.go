@@ -202,11 +202,22 @@ func TestTimeoutFailsWith504(t *testing.T) {
 // A job's own "timeout" replaces the daemon's, and its error says so.
 func TestJobTimeoutOverridesTheDaemons(t *testing.T) {
 	r := newRig(t, func(c *Config) { c.JobTimeout = time.Hour })
-	r.target.then(hang)
+	r.target.then(func(c call, _ func(string) error) error { // silent: a model still loading, a stream:false answer
+		<-c.ctx.Done()
+		return context.Cause(c.ctx)
+	})
 	id := r.submit("tiny-a", func(s *eventlog.Submitted) { s.Timeout = int64(20 * time.Millisecond) })
 	if j := r.await(id); j.State != projections.Failed || j.LastStatus != http.StatusGatewayTimeout ||
 		!strings.Contains(j.LastError, `timed out after 20ms (the job's "timeout")`) {
 		t.Fatalf("job %+v", j)
+	}
+	// A caller still waiting for the first byte hears the same 504, in
+	// Ollama's error shape, not a 502.
+	r.sink.waitEnd(t, id)
+	r.sink.mu.Lock()
+	defer r.sink.mu.Unlock()
+	if r.sink.status[id] != http.StatusGatewayTimeout || len(r.sink.chunks[id]) != 1 || !strings.Contains(r.sink.chunks[id][0], `"error":"attempt 1 timed out`) {
+		t.Fatalf("sink: status %d, chunks %q", r.sink.status[id], r.sink.chunks[id])
 	}
 }
 
