@@ -32,7 +32,26 @@ func (s *Server) serveLogged(w http.ResponseWriter, r *http.Request, h http.Hand
 	start := time.Now()
 	slot := &callerSlot{}
 	sw := &statusWriter{ResponseWriter: w}
+	cut := true
+	defer func() {
+		// A slow reader's response is cut with http.ErrAbortHandler
+		// (writeguard.go): log it, marked, and let the server abort.
+		if !cut {
+			return
+		}
+		v := recover()
+		s.logRequest(r, sw, slot, start, v == http.ErrAbortHandler)
+		if v != nil {
+			panic(v)
+		}
+	}()
 	h.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), callerSlotKey{}, slot)))
+	cut = false
+	s.logRequest(r, sw, slot, start, false)
+}
+
+// logRequest writes the request's line; cut marks a reader cut off.
+func (s *Server) logRequest(r *http.Request, sw *statusWriter, slot *callerSlot, start time.Time, cut bool) {
 	status := sw.status
 	if status == 0 {
 		status = http.StatusOK
@@ -41,10 +60,13 @@ func (s *Server) serveLogged(w http.ResponseWriter, r *http.Request, h http.Hand
 	if (r.URL.Path == "/healthz" || r.URL.Path == "/metrics") && status < 400 {
 		level = slog.LevelDebug
 	}
-	s.cfg.Logger.LogAttrs(r.Context(), level, "request",
-		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", status),
+	attrs := []slog.Attr{slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", status),
 		slog.Duration("duration", time.Since(start).Round(time.Microsecond)), slog.Int64("bytes", sw.bytes),
-		slog.String("caller", slot.name), slog.String("remote", r.RemoteAddr))
+		slog.String("caller", slot.name), slog.String("remote", r.RemoteAddr)}
+	if cut {
+		level, attrs = slog.LevelWarn, append(attrs, slog.Bool("cut", true))
+	}
+	s.cfg.Logger.LogAttrs(r.Context(), level, "request", attrs...)
 }
 
 // statusWriter remembers the status and counts the bytes. It passes

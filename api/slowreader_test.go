@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -111,9 +112,14 @@ func TestSlowSyncCallerIsCut(t *testing.T) {
 	}
 }
 
-// TestSlowStreamReaderIsCut: the same for GET /jobs/{id}/stream.
+// TestSlowStreamReaderIsCut: the same for GET /jobs/{id}/stream; the
+// access log says the reader was cut.
 func TestSlowStreamReaderIsCut(t *testing.T) {
-	b := setupJobs(t, func(c *Config) { c.WriteTimeout = 100 * time.Millisecond })
+	var logged lockedBuffer
+	b := setupJobs(t, func(c *Config) {
+		c.WriteTimeout = 100 * time.Millisecond
+		c.Logger = slog.New(slog.NewTextHandler(&logged, nil))
+	})
 	id := ulid.MustParse(b.submit(t, chatBody))
 	srv, closed := serveStalled(t, b.srv)
 	c := stall(t, srv, "GET /jobs/"+id.String()+"/stream HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -124,6 +130,10 @@ func TestSlowStreamReaderIsCut(t *testing.T) {
 	}
 	flood(b.srv.cfg.Hub, id, 0)
 	waitCut(t, closed, "GET /jobs/{id}/stream")
+	if !strings.Contains(logged.String(), "level=WARN msg=request method=GET path=/jobs/"+id.String()+"/stream status=200") ||
+		!strings.Contains(logged.String(), "cut=true") {
+		t.Fatalf("access log:\n%s", logged.String())
+	}
 }
 
 // TestSlowEventsReaderIsCut: GET /events over a log larger than the
