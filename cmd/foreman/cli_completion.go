@@ -22,8 +22,11 @@ type completionTree struct {
 	flag map[string][]string // command path → flags
 }
 
-// clientCommands take no subcommand; their flags are completed.
-var completionLeaves = []string{"serve", "submit", "jobs", "job", "watch", "cancel", "retry", "ps", "backup", "version", "completion"}
+// completionLeaves are the commands without subcommands (completion's
+// argument aside); their flags are completed.
+func completionLeaves() []string {
+	return []string{"serve", "submit", "jobs", "job", "watch", "cancel", "retry", "ps", "backup", "version", "completion"}
+}
 
 // Run prints the script for bash or zsh.
 func (c *CompletionCommand) Run(ctx context.Context, args []string) error {
@@ -49,11 +52,11 @@ func (c *CompletionCommand) tree(ctx context.Context) completionTree {
 		subs: map[string][]string{"log": {"dump", "job", "stats", "verify", "export"}, "webhooks": {"replay"}, "completion": {"bash", "zsh"}},
 		flag: map[string][]string{},
 	}
-	t.top = append(append([]string{}, completionLeaves...), "log", "webhooks", "help")
+	t.top = append(completionLeaves(), "log", "webhooks", "help")
 	slices.Sort(t.top)
 	t.top = slices.Compact(t.top)
 	paths := [][]string{}
-	for _, cmd := range completionLeaves {
+	for _, cmd := range completionLeaves() {
 		if cmd != "completion" && cmd != "version" {
 			paths = append(paths, []string{cmd})
 		}

@@ -4,16 +4,16 @@ import (
 	"strings"
 )
 
-// clientSettings are FOREMAN_* variables read by the client commands, not
-// by the daemon; they are not misspellings when set in its environment.
-var clientSettings = []string{"FOREMAN_URL"}
+// clientSetting is the FOREMAN_* variable read by the client commands and
+// not by the daemon; it is no misspelling when set in its environment.
+const clientSetting = "FOREMAN_URL"
 
 // knownSettings lists every FOREMAN_* variable foreman reads. The daemon's
 // are collected by running LoadConfig against an empty environment, so a
 // new setting is known the moment LoadConfig reads it.
 func knownSettings() []string {
 	seen := map[string]bool{}
-	known := append([]string(nil), clientSettings...)
+	known := []string{clientSetting}
 	LoadConfig(func(k string) string {
 		if !seen[k] {
 			seen[k] = true
