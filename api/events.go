@@ -25,7 +25,7 @@ type JobEventsView struct {
 // jobEvents serves GET /jobs/{id}/events: the job's stored history, oldest
 // first, with offsets. Events below the low watermark are gone.
 func (s *Server) jobEvents(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	j, ok := s.lookup(w, ps)
+	j, ok := s.lookup(r.Context(), w, ps)
 	if !ok {
 		return
 	}

@@ -125,8 +125,17 @@ func FuzzJobsBody(f *testing.F) {
 		if sum := sha256.Sum256(body); !bytes.Equal(sub.BodySHA256, sum[:]) || !json.Valid(sub.Request) {
 			t.Fatalf("input %q: stored request %q", body, sub.Request)
 		}
-		if j, err := p.Job(id); err != nil || j.State != projections.Queued {
-			t.Fatalf("input %q: job %s after the 202: %+v %v", body, id, j, err)
+		// Read back as a client does, right after the 202.
+		gw := httptest.NewRecorder()
+		srv.ServeHTTP(gw, httptest.NewRequest("GET", "/jobs/"+id.String(), nil))
+		var v struct {
+			State string `json:"state"`
+		}
+		if gw.Code != http.StatusOK || json.Unmarshal(gw.Body.Bytes(), &v) != nil || v.State != "queued" {
+			t.Fatalf("input %q: GET /jobs/%s after the 202: %d %s", body, id, gw.Code, gw.Body.String())
+		}
+		if j, err := p.Job(id); err != nil || j.State != projections.Queued { // applied by then
+			t.Fatalf("input %q: job %s after the GET: %+v %v", body, id, j, err)
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -135,13 +136,18 @@ func (s *Server) baseURL(r *http.Request) string {
 }
 
 // lookup parses the id and finds the job, answering 400 or 404 itself.
-func (s *Server) lookup(w http.ResponseWriter, ps httprouter.Params) (projections.Job, bool) {
+// A job the projections do not know yet may have been acknowledged a
+// moment ago: it looks again once they include every durable event.
+func (s *Server) lookup(ctx context.Context, w http.ResponseWriter, ps httprouter.Params) (projections.Job, bool) {
 	id, err := ulid.ParseStrict(ps.ByName("id"))
 	if err != nil {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("invalid job id %q: want a ULID", ps.ByName("id")))
 		return projections.Job{}, false
 	}
 	j, err := s.cfg.Jobs.Job(id)
+	if errors.Is(err, projections.ErrNotFound) && s.readLatest(ctx) == nil {
+		j, err = s.cfg.Jobs.Job(id) // submitted a moment ago: applied now
+	}
 	if errors.Is(err, projections.ErrNotFound) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("job %s not found", id))
 		return j, false
@@ -154,7 +160,7 @@ func (s *Server) lookup(w http.ResponseWriter, ps httprouter.Params) (projection
 }
 
 func (s *Server) getJob(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	j, ok := s.lookup(w, ps)
+	j, ok := s.lookup(r.Context(), w, ps)
 	if !ok {
 		return
 	}
@@ -185,7 +191,7 @@ func (s *Server) getArtifact(w http.ResponseWriter, r *http.Request, ps httprout
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("invalid artifact name %q", name))
 		return
 	}
-	j, ok := s.lookup(w, ps)
+	j, ok := s.lookup(r.Context(), w, ps)
 	if !ok {
 		return
 	}
@@ -209,7 +215,7 @@ func (s *Server) getArtifact(w http.ResponseWriter, r *http.Request, ps httprout
 // cancelJob records a cancel request; the worker removes a queued job at
 // once or aborts a running one (which may still finish done first).
 func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	j, ok := s.lookup(w, ps)
+	j, ok := s.lookup(r.Context(), w, ps)
 	if !ok {
 		return
 	}
@@ -228,7 +234,7 @@ func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request, ps httprouter
 // retryJob puts a failed or cancelled job back in the queue with a fresh
 // attempt budget. Nothing leaves done.
 func (s *Server) retryJob(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	j, ok := s.lookup(w, ps)
+	j, ok := s.lookup(r.Context(), w, ps)
 	if !ok {
 		return
 	}
@@ -256,4 +262,12 @@ func (s *Server) RenderJob(j projections.Job) ([]byte, error) {
 		return nil, err
 	}
 	return json.Marshal(v)
+}
+
+// readLatest waits until the projections include every event durable now,
+// so that a read follows every acknowledged write (POST /jobs answers
+// before the projections apply the job). It returns at once when they
+// are caught up, as they nearly always are.
+func (s *Server) readLatest(ctx context.Context) error {
+	return s.cfg.Jobs.WaitFor(ctx, s.cfg.Log.LastOffset())
 }

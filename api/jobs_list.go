@@ -38,6 +38,9 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, _ httprouter.P
 		}
 		f.Before = id
 	}
+	if err := s.readLatest(r.Context()); err != nil {
+		return // the caller left
+	}
 	jobs, next, err := s.cfg.Jobs.List(f)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, err.Error())

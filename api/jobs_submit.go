@@ -168,8 +168,14 @@ func (s *Server) submitJob(w http.ResponseWriter, r *http.Request, _ httprouter.
 		writeError(w, http.StatusServiceUnavailable, "cannot store the job: "+err.Error())
 		return
 	}
-	if err := s.cfg.Jobs.WaitFor(ctx, evs[0].Offset); err != nil {
-		return // the caller left; the job is durable all the same
+	// Without a key the 202 goes out as soon as the job is durable: reads
+	// wait for the projections instead (readLatest), so a GET right after
+	// still finds it. With a key, the key stays locked until the
+	// projections show the job (above).
+	if key != "" {
+		if err := s.cfg.Jobs.WaitFor(ctx, evs[0].Offset); err != nil {
+			return // the caller left; the job is durable all the same
+		}
 	}
 	w.Header().Set("Location", "/jobs/"+id.String())
 	writeJSON(w, http.StatusAccepted, map[string]string{"job_id": id.String()})

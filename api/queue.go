@@ -27,6 +27,9 @@ type QueueDepth struct {
 // queue serves GET /queue from the queue projection's counts and index:
 // O(models × priorities + log n), whatever the depth.
 func (s *Server) queue(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	if err := s.readLatest(r.Context()); err != nil {
+		return // the caller left
+	}
 	q := s.cfg.Jobs.Queue()
 	v := QueueView{Loaded: []string{}, Depth: []QueueDepth{}, Waiting: q.Len()}
 	for _, m := range s.cfg.Inventory.Running() {

@@ -11,7 +11,7 @@ import (
 // an attempt fails and the job is retried, a {"restart":true} line says
 // that the lines before it are void and the next attempt's output follows.
 func (s *Server) streamJob(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	j, ok := s.lookup(w, ps)
+	j, ok := s.lookup(r.Context(), w, ps)
 	if !ok {
 		return
 	}
@@ -19,11 +19,11 @@ func (s *Server) streamJob(w http.ResponseWriter, r *http.Request, ps httprouter
 	defer sub.Close()
 	// An end appended from now on reaches sub (Hub.Follow); one appended
 	// before is in the view once the projections have caught up to here.
-	if err := s.cfg.Jobs.WaitFor(r.Context(), s.cfg.Log.LastOffset()); err != nil {
+	if err := s.readLatest(r.Context()); err != nil {
 		writeError(w, http.StatusServiceUnavailable, err.Error())
 		return
 	}
-	if j, ok = s.lookup(w, ps); !ok { // read again now that nothing can be missed
+	if j, ok = s.lookup(r.Context(), w, ps); !ok { // read again now that nothing can be missed
 		return
 	}
 	w.Header().Set("Content-Type", "application/x-ndjson")
