@@ -1,15 +1,20 @@
 package api
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // queueFull reports whether MaxQueue jobs are waiting, and a Retry-After
 // in seconds: the forecast time until enough queued jobs have started for
 // the queue to be below the cap again (forecast.go), at least a second.
-// It costs O(1) in the queued jobs: a count, and the shared forecast.
-func (s *Server) queueFull() (retryAfter int, full bool) {
+// It costs O(1) in the queued jobs: a count, and the shared forecast. The
+// count includes every job acknowledged so far (readLatest).
+func (s *Server) queueFull(ctx context.Context) (retryAfter int, full bool) {
 	if s.cfg.MaxQueue <= 0 {
 		return 0, false
 	}
+	_ = s.readLatest(ctx) // a caller that left is refused by what follows anyway
 	q := s.cfg.Jobs.Queue()
 	waiting := q.Len()
 	if waiting < s.cfg.MaxQueue {

@@ -33,8 +33,9 @@ const maxSimulated = 2000
 
 // refreshGap is the least time between two walks' starts, so that a
 // queue changing with every submission does not keep a core walking; a
-// walk that took longer widens it (twice its duration).
-const refreshGap = 200 * time.Millisecond
+// walk that took longer widens it (four times its duration: a walk of
+// 100,000 jobs takes ~0.2 s, so walks use at most a fifth of a core).
+const refreshGap = time.Second
 
 // slot is one queued job's forecast, in time after the running job ends.
 type slot struct {
@@ -95,7 +96,7 @@ func (s *Server) forecast() *forecast {
 	if f.version == q.Version() && now.Sub(f.at) < runTimeTTL && !now.Before(f.at) {
 		return f
 	}
-	gap := max(refreshGap, 2*f.took)
+	gap := max(refreshGap, 4*f.took)
 	if last := s.fc.started.Load(); now.UnixNano()-last < int64(gap) && now.UnixNano() >= last {
 		return f
 	}

@@ -269,5 +269,8 @@ func (s *Server) RenderJob(j projections.Job) ([]byte, error) {
 // before the projections apply the job). It returns at once when they
 // are caught up, as they nearly always are.
 func (s *Server) readLatest(ctx context.Context) error {
+	if s.cfg.Log == nil {
+		return nil
+	}
 	return s.cfg.Jobs.WaitFor(ctx, s.cfg.Log.LastOffset())
 }

@@ -153,7 +153,7 @@ func (s *Server) submitJob(w http.ResponseWriter, r *http.Request, _ httprouter.
 			return
 		}
 	}
-	if retry, full := s.queueFull(); full {
+	if retry, full := s.queueFull(r.Context()); full {
 		w.Header().Set("Retry-After", strconv.Itoa(retry))
 		writeError(w, http.StatusTooManyRequests, fmt.Sprintf("queue is full (%d jobs waiting, FOREMAN_MAX_QUEUE)", s.cfg.MaxQueue))
 		return

@@ -38,7 +38,7 @@ func (s *Server) syncJob(kind eventlog.Kind) httprouter.Handle {
 			s.refuse(w, err)
 			return
 		}
-		if retry, full := s.queueFull(); full { // Ollama's own answer when its queue is full
+		if retry, full := s.queueFull(r.Context()); full { // Ollama's own answer when its queue is full
 			w.Header().Set("Retry-After", strconv.Itoa(retry))
 			writeError(w, http.StatusServiceUnavailable, "server busy, please try again.  maximum pending requests exceeded")
 			return

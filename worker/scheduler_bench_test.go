@@ -121,3 +121,31 @@ func TestDrainByModelSwapsLessThanFIFO(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkPick measures one pick and the removal of the picked job from
+// a queue projection of depth jobs over three models and two priorities,
+// with a model loaded: the worker's cost per job, which must not grow with
+// the queue.
+func BenchmarkPick(b *testing.B) {
+	for _, depth := range []int{1000, 20000, 100000} {
+		b.Run(fmt.Sprintf("depth=%d", depth), func(b *testing.B) {
+			jobs := make([]projections.Job, depth+b.N)
+			for i := range jobs {
+				jobs[i] = projections.Job{ID: ulid.ULID{byte(i >> 24), byte(i >> 16), byte(i >> 8), byte(i)}, Model: simModels[i%3].name,
+					Priority: i % 2, State: projections.Queued, QueueOffset: uint64(i + 1), QueuedAt: t0.UnixNano()}
+			}
+			q := projections.NewQueue(jobs...)
+			s := NewScheduler(Policy{MaxSkips: DefaultMaxSkips, MaxWait: DefaultMaxWait})
+			loaded := []string{"tiny-b"}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				e, ok, _ := s.Pick(q, loaded, t0)
+				if !ok {
+					b.Fatal("nothing to pick")
+				}
+				q.Remove(e.ID)
+			}
+		})
+	}
+}

@@ -27,7 +27,12 @@ run() { # run NAME CMD...: runs CMD, keeps its output for the report
 }
 
 run append   go test -run '^$' -bench DurableAppend -benchtime 3000x ./eventlog/
-run submit   go test -run '^$' -bench SubmitJobs -benchtime 3s ./cmd/foreman/
+run submit   go test -run '^$' -bench 'SubmitJobs|SeedSQLite' -benchtime 3s ./cmd/foreman/
+run deep     go test -run '^$' -bench DeepQueue -benchtime 2000x ./cmd/foreman/
+run drain    go test -run '^$' -bench WorkerDrain -benchtime 1x ./cmd/foreman/
+run pick     go test -run '^$' -bench 'Pick|Forecast' ./worker/ ./api/
+go test -run '^$' -bench 'SubmitJobs/clients=64' -benchtime 20000x -cpuprofile "$tmp/submit.prof" -o "$tmp/foreman.test" ./cmd/foreman/ >/dev/null
+go tool pprof -top -nodecount=15 "$tmp/foreman.test" "$tmp/submit.prof" 2>/dev/null | tail -n +6 > "$tmp/profile"
 run syncchat go test -run '^$' -bench SyncChat -benchtime 3s ./cmd/foreman/
 run sched    go test -run '^$' -bench Scheduling -benchtime 16x ./worker/
 run webhook  go test -run '^$' -bench Delivery -benchtime 2000x ./api/webhook/
@@ -54,11 +59,41 @@ Benchmarks measure; they do not pass or fail (\`go test -bench\` in CI runs each
 append returns after its batch is fsynced (\`pebble.Sync\`). \`fsyncs/event\` below 1 is group commit at work.
 $(table "$tmp/append")
 
-## POST /jobs over loopback HTTP
+## POST /jobs over loopback HTTP, and the seeds' SQLite store
 
-\`go test -run '^\$' -bench SubmitJobs -benchtime 3s ./cmd/foreman/\` — the real daemon on a disk-backed
-data dir; every 202 is a durable submission; the worker is held on a first job.
+\`go test -run '^\$' -bench 'SubmitJobs|SeedSQLite' -benchtime 3s ./cmd/foreman/\` — the daemon (in
+process, for \`-cpuprofile\`) on a disk-backed data dir; every 202 is a durable submission; the worker is
+held on a first job; \`FOREMAN_MAX_QUEUE\` raised as a batch user does, so admission runs. Beside it,
+the store of foreman's first design (seeds' ADR-0008): SQLite in WAL mode, \`synchronous=FULL\`, one
+INSERT per job in its own transaction, 64 writers, through 64 connections and through one.
 $(table "$tmp/submit")
+
+CPU profile of \`SubmitJobs/clients=64\` (\`-cpuprofile\`, \`go tool pprof -top\`), top entries:
+
+\`\`\`
+$(cat "$tmp/profile")
+\`\`\`
+
+## A deep queue: 0, 20,000 and 100,000 jobs queued
+
+\`go test -run '^\$' -bench DeepQueue -benchtime 2000x ./cmd/foreman/\` — the real binary over a data dir
+whose log already holds the backlog (written straight into it, as submissions accepted earlier), the
+worker held on the first job, \`FOREMAN_MAX_QUEUE\` raised: start-up time and RSS, \`POST /jobs\` from 1
+and 64 clients, \`GET /jobs/{id}\` of random queued jobs (position and ETA from the forecast),
+\`GET /queue\` (4 clients each), then the depth reached and the RSS. \`-deepqueue.depths=\` picks others.
+$(table "$tmp/deep")
+
+## The worker back to back
+
+\`go test -run '^\$' -bench WorkerDrain -benchtime 1x ./cmd/foreman/\` — the first 2,000 jobs of a
+backlog of 2,000 and of 20,000 against a fake Ollama that answers at once: what foreman costs per job.
+$(table "$tmp/drain")
+
+## The scheduler's pick and the forecast at depth
+
+\`go test -run '^\$' -bench 'Pick|Forecast' ./worker/ ./api/\` — one pick (and removal) from a
+queue projection of N jobs over three models and two priorities; one forecast walk of N queued jobs.
+$(table "$tmp/pick")
 
 ## Synchronous chat: foreman vs direct
 
