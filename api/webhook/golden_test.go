@@ -91,7 +91,6 @@ func (blobStore) Append(context.Context, ...eventlog.Record) ([]eventlog.Event, 
 }
 
 func (blobStore) JobEvents(ulid.ULID) ([]eventlog.Event, error) { return nil, errors.New("read-only") }
-func (blobStore) LastOffset() uint64                            { return 0 }
 
 // TestGoldenPayloads renders fixed histories through the real payload
 // builder and the real GET /jobs/{id} renderer and compares the bodies, byte
