@@ -86,7 +86,12 @@ func OpenDaemon(ctx context.Context, cfg Config, logger *slog.Logger) (d *Daemon
 	if err != nil {
 		return nil, fmt.Errorf("listen on FOREMAN_LISTEN=%s: %w", cfg.Listen, err)
 	}
-	d.ln = api.LimitConns(ln, api.ConnLimits{Total: cfg.MaxConns, PerAddr: cfg.MaxConnsPerIP})
+	lim := api.LimitConns(ln, api.ConnLimits{Total: cfg.MaxConns, PerAddr: cfg.MaxConnsPerIP})
+	d.ln = lim
+	if err := d.metrics.WatchConns(lim); err != nil {
+		ln.Close()
+		return nil, err
+	}
 	return d, nil
 }
 

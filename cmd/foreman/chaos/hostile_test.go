@@ -250,6 +250,11 @@ func TestHostileEmptyBodyFlood(t *testing.T) {
 		t.Errorf("after the flood: %v", err)
 	}
 	authed := answers(heldAuth)
+	refused := d.metric("foreman_http_connections_refused_total")
+	t.Logf("foreman_http_connections_refused_total %.0f", refused)
+	if authed["HTTP/1.1 503 Service Unavailable"] > 0 && refused <= 0 {
+		t.Errorf("connections were refused and the metric says %.0f", refused)
+	}
 	t.Logf("%d unauthenticated empty-body connections in %s: %v", dialled, took.Round(time.Millisecond), unauth)
 	t.Logf("%d authorised empty-body connections: %v (those held get 408 after FOREMAN_BODY_TIMEOUT=2s)", dialledAuth, authed)
 	t.Logf("daemon fds %d before, max %d during (%d with the authorised ones held); goroutines %.0f before, max %d; %d probes, %d failed",
