@@ -136,7 +136,7 @@ func newRig(t *testing.T, mod func(*Config)) *rig {
 	}
 	r := &rig{t: t, log: l, proj: p, target: newScriptTarget(), sink: newRecordSink(), cancel: cancel, done: make(chan error, 1)}
 	cfg := Config{Log: l, Jobs: p, Target: r.target, Residency: r.target, Sink: r.sink,
-		RetryBase: time.Millisecond, RetryMax: 4 * time.Millisecond}
+		RetryBase: 25 * time.Millisecond, RetryMax: 100 * time.Millisecond} // RetryAt stays after the event time under load
 	if mod != nil {
 		mod(&cfg)
 	}
