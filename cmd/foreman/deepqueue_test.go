@@ -103,6 +103,7 @@ func startDeep(tb testing.TB, bin string, depth int, hold bool, env ...string) *
 	d.crashDaemon = &crashDaemon{t: tb, bin: bin, addr: freeAddr(tb), env: append([]string{
 		"FOREMAN_DATA_DIR=" + dir, "FOREMAN_OLLAMA_URL=" + fake.URL(),
 		"FOREMAN_LOG_LEVEL=error", "FOREMAN_MAX_QUEUE=100000000", "FOREMAN_SHUTDOWN_GRACE=0s",
+		"FOREMAN_DEFAULT_NUM_PREDICT=0", // the fake's own short answers
 	}, env...)}
 	d.env = append(d.env, "FOREMAN_LISTEN="+d.addr)
 	t0 := time.Now()
