@@ -148,3 +148,17 @@ func TestSlowEventsReaderIsCut(t *testing.T) {
 	stall(t, srv, "GET /events?follow=false HTTP/1.1\r\nHost: x\r\n\r\n")
 	waitCut(t, closed, "GET /events")
 }
+
+// TestSlowArtifactReaderIsCut: a download of a large artifact that is
+// never read ends after WriteTimeout instead of holding the blob.
+func TestSlowArtifactReaderIsCut(t *testing.T) {
+	b := setupJobs(t, func(c *Config) { c.WriteTimeout = 100 * time.Millisecond })
+	id := ulid.MustParse(b.submit(t, chatBody))
+	data := bytes.Repeat([]byte("z"), 32<<20)
+	key := eventlog.ArtifactBlob(id, "big.bin")
+	b.append(t, eventlog.Record{Job: id, Type: eventlog.ArtifactStored, Blobs: []eventlog.Blob{{Key: key, Data: data}},
+		Payload: &eventlog.Artifact{Name: "big.bin", ContentType: "application/octet-stream", Size: int64(len(data)), Blob: key}})
+	srv, closed := serveStalled(t, b.srv)
+	stall(t, srv, "GET /jobs/"+id.String()+"/artifacts/big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+	waitCut(t, closed, "GET /jobs/{id}/artifacts/{name}")
+}
