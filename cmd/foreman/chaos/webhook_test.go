@@ -13,7 +13,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -45,18 +44,7 @@ var (
 // whForeman builds the binary once per run.
 func whForeman(t *testing.T) string {
 	t.Helper()
-	whBuildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "foreman-chaos-wh-")
-		if err != nil {
-			whBuildErr = err
-			return
-		}
-		whBin = filepath.Join(dir, "foreman")
-		out, err := exec.Command("go", "build", "-o", whBin, "github.com/foreman-dev/foreman/cmd/foreman").CombinedOutput()
-		if err != nil {
-			whBuildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
+	whBuildOnce.Do(func() { whBin = duForeman(t) }) // one binary for the suite, in one fixed place
 	if whBuildErr != nil {
 		t.Fatal(whBuildErr)
 	}
