@@ -65,7 +65,8 @@ func (w *Worker) Run(ctx context.Context) error {
 		case <-fire:
 		case out := <-done:
 			var err error
-			if cur, err = w.finish(ctx, cur, out, stopping != nil); err != nil {
+			// No next job once stopping, even before this select has seen it.
+			if cur, err = w.finish(ctx, cur, out, stopping != nil && ctx.Err() == nil); err != nil {
 				return err
 			}
 		case <-stopping:
