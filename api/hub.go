@@ -17,6 +17,12 @@ type Hub struct {
 	subs map[ulid.ULID]map[*Subscription]struct{}
 	// progress counts each running attempt's lines (progress.go).
 	progress progress
+	// sofar keeps each running attempt's messages, up to MaxBuffered
+	// bytes, for a subscriber that joins mid-answer (GET
+	// /jobs/{id}/stream after the job started): it gets them first, so
+	// it sees the whole answer. One job runs at a time, so this is at
+	// most MaxBuffered in all.
+	sofar map[ulid.ULID]*sofar
 	// MaxBuffered bounds the bytes queued for one subscriber, each
 	// message counted with its bookkeeping (msgOverhead): a reader that
 	// stops reading costs at most this much before it is cut. One message
@@ -68,11 +74,22 @@ type Subscription struct {
 	closed bool
 }
 
-// Subscribe starts receiving the job's live output. Subscribe before the
-// job can start (before appending its submission) so nothing is missed.
+// sofar is what a running attempt has output so far.
+type sofar struct {
+	msgs  []Message
+	bytes int
+	over  bool // past MaxBuffered: no longer kept
+}
+
+// Subscribe starts receiving the job's live output: first what its
+// running attempt has output so far, then the rest as it comes.
 func (h *Hub) Subscribe(job ulid.ULID) *Subscription {
 	s := &Subscription{hub: h, job: job, ch: make(chan struct{}, 1)}
 	h.mu.Lock()
+	if so := h.sofar[job]; so != nil {
+		s.msgs, s.bytes, s.lagged = append([]Message(nil), so.msgs...), so.bytes, so.over
+		s.ch <- struct{}{}
+	}
 	if h.subs[job] == nil {
 		h.subs[job] = map[*Subscription]struct{}{}
 	}
@@ -108,8 +125,9 @@ func (s *Subscription) Next() (msgs []Message, lagged bool) {
 }
 
 func (h *Hub) publish(job ulid.ULID, m Message) {
-	h.count(job, m)
 	h.mu.Lock()
+	h.count(job, m)
+	h.keep(job, m)
 	subs := make([]*Subscription, 0, len(h.subs[job]))
 	for s := range h.subs[job] {
 		subs = append(subs, s)
@@ -132,6 +150,34 @@ func (h *Hub) publish(job ulid.ULID, m Message) {
 		default:
 		}
 	}
+}
+
+// keep notes a message of the job's run for later subscribers: Begin
+// starts anew (a retry's answer replaces the failed one's), End drops it.
+// Called with h.mu held, with the same lock that lists the subscribers,
+// so a subscriber gets each message once, from sofar or live.
+func (h *Hub) keep(job ulid.ULID, m Message) {
+	if h.sofar == nil {
+		h.sofar = map[ulid.ULID]*sofar{}
+	}
+	so := h.sofar[job]
+	switch {
+	case m.End:
+		delete(h.sofar, job)
+		return
+	case m.Begin:
+		so = &sofar{}
+		h.sofar[job] = so
+	case so == nil || so.over:
+		return
+	}
+	cost := len(m.Data) + msgOverhead
+	if so.bytes > 0 && so.bytes+cost > h.MaxBuffered {
+		so.msgs, so.bytes, so.over = nil, 0, true
+		return
+	}
+	so.msgs = append(so.msgs, m)
+	so.bytes += cost
 }
 
 // Begin records that the target answered an attempt of job.

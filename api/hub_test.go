@@ -1,6 +1,7 @@
 package api
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/oklog/ulid/v2"
@@ -42,5 +43,41 @@ func TestHubTakesOneLargeMessage(t *testing.T) {
 	h.Chunk(id, []byte("x"))
 	if _, lagged := sub.Next(); !lagged {
 		t.Fatal("a second message over the bound was queued")
+	}
+}
+
+// TestALateSubscriberGetsTheAnswerSoFar: a stream joined mid-answer gets
+// the running attempt's output so far, then the rest, each line once; a
+// retry's answer replaces the failed attempt's.
+func TestALateSubscriberGetsTheAnswerSoFar(t *testing.T) {
+	t.Parallel()
+	h := NewHub()
+	job := ulid.Make()
+	h.Begin(job, 200, "application/x-ndjson")
+	h.Chunk(job, []byte("lost"))
+	h.Begin(job, 200, "application/x-ndjson") // the retry
+	h.Chunk(job, []byte("a"))
+	s := h.Subscribe(job)
+	defer s.Close()
+	h.Chunk(job, []byte("b"))
+	h.End(job, 9, "")
+	<-s.Ready()
+	msgs, lagged := s.Next()
+	var got []string
+	for _, m := range msgs {
+		switch {
+		case m.Begin:
+			got = append(got, "begin")
+		case m.End:
+			got = append(got, "end")
+		default:
+			got = append(got, string(m.Data))
+		}
+	}
+	if lagged || strings.Join(got, ",") != "begin,a,b,end" {
+		t.Fatalf("late subscriber got %v (lagged %v)", got, lagged)
+	}
+	if s2 := h.Subscribe(job); len(s2.msgs) != 0 {
+		t.Fatalf("after the end a subscriber still gets %d messages", len(s2.msgs))
 	}
 }

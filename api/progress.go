@@ -22,9 +22,8 @@ func (h *Hub) Tokens(job ulid.ULID) (int, bool) {
 
 // count notes a message of the job's run: Begin starts a count (a retry
 // starts it again), a line adds one, End drops it.
+// Called with h.mu held.
 func (h *Hub) count(job ulid.ULID, m Message) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
 	if h.progress == nil {
 		h.progress = progress{}
 	}

@@ -38,10 +38,7 @@ func (c *JobCommand) Run(ctx context.Context, args []string) error {
 		return r.explain(err)
 	}
 	if *followFlag {
-		if j.Tokens != nil && *j.Tokens > 0 && !r.json {
-			fmt.Fprintf(c.m.Stderr, "(joined job %s after %d tokens; the whole answer: foreman job %s once it ends)\n", j.JobID, *j.Tokens, j.JobID)
-		}
-		return follow(ctx, r, cl, j.JobID)
+		return follow(ctx, r, cl, j.JobID) // a running answer is replayed from its start
 	}
 	evs, err := cl.Events(ctx, j.JobID)
 	var ae *client.APIError
