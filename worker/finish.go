@@ -31,8 +31,16 @@ const (
 // for the projections in between) and its attempt returned, running: it
 // starts while that batch is synced.
 func (w *Worker) finish(ctx context.Context, r *running, out outcome, next bool) (*running, error) {
-	if err := w.cfg.Residency.RefreshPs(context.WithoutCancel(ctx)); err != nil {
-		w.cfg.Logger.Debug("could not re-read /api/ps", "err", err)
+	refresh := func() {
+		if err := w.cfg.Residency.RefreshPs(context.WithoutCancel(ctx)); err != nil {
+			w.cfg.Logger.Debug("could not re-read /api/ps", "err", err)
+		}
+	}
+	// With a job to pick next, re-learn what is loaded before the pick;
+	// else after the end is recorded, so a waiting caller is not held up.
+	next = next && w.cfg.Jobs.Queue().Len() > 0
+	if next {
+		refresh()
 	}
 	recs, endMsg := w.ending(r, out)
 	ended := len(recs)
@@ -61,6 +69,9 @@ func (w *Worker) finish(ctx context.Context, r *running, out outcome, next bool)
 		"outcome", recs[ended-1].Type, "took", w.cfg.Now().Sub(r.started).Round(time.Millisecond))
 	if out.err == nil || endMsg != "" {
 		w.cfg.Sink.End(r.job.ID, evs[ended-1].Offset, endMsg)
+	}
+	if !next {
+		refresh()
 	}
 	return nr, nil
 }
