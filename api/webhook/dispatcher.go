@@ -210,20 +210,30 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 }
 
 // url is the job's webhook URL, from its submission (cached).
-func (d *Dispatcher) url(job ulid.ULID) string {
-	if u, ok := d.urls[job]; ok {
+func (d *Dispatcher) url(e eventlog.Event) string {
+	if u, ok := d.urls[e.Job]; ok {
 		return u
 	}
-	if len(d.urls) > 10_000 {
+	if len(d.urls) > maxURLs {
 		clear(d.urls)
 	}
 	u := ""
-	if hist, err := d.cfg.Log.JobEvents(job); err == nil && len(hist) > 0 && hist[0].Type == eventlog.JobSubmitted {
+	if e.Type == eventlog.JobSubmitted { // the URL is in hand: no lookup
+		var s eventlog.Submitted
+		if e.Decode(&s) == nil && !s.Sync {
+			u = s.WebhookURL
+		}
+	} else if hist, err := d.cfg.Log.JobEvents(e.Job); err == nil && len(hist) > 0 && hist[0].Type == eventlog.JobSubmitted {
 		var s eventlog.Submitted
 		if hist[0].Decode(&s) == nil && !s.Sync {
 			u = s.WebhookURL
 		}
 	}
-	d.urls[job] = u
+	d.urls[e.Job] = u
 	return u
 }
+
+// maxURLs bounds the jobs whose webhook URL (most often none) is
+// remembered: enough for a deep queue's jobs to be looked up once each
+// (a lookup reads the job's history), about 50 bytes a job.
+const maxURLs = 250_000

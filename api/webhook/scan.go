@@ -67,7 +67,7 @@ func (s *scanner) fill(ctx context.Context) error {
 // log until catchUp reads them.
 func (s *scanner) offer(e eventlog.Event, tag uint64, check bool, only *receiver) error {
 	d := s.d
-	url := d.url(e.Job)
+	url := d.url(e)
 	if url == "" {
 		return nil
 	}
