@@ -110,7 +110,35 @@ func startDeep(tb testing.TB, bin string, depth int, hold bool, env ...string) *
 	d.start()
 	d.started = time.Since(t0)
 	tb.Cleanup(d.kill)
+	d.settle(tb)
 	return d
+}
+
+// settle waits until the daemon's start-up catch-up is over (the metrics
+// collector has folded the whole backlog), so that what is measured next
+// is the steady state, not the first seconds after a start.
+func (d *deepDaemon) settle(tb testing.TB) {
+	tb.Helper()
+	metric := func(body, name string) string {
+		for _, line := range strings.Split(body, "\n") {
+			if v, ok := strings.CutPrefix(line, name+" "); ok {
+				return v
+			}
+		}
+		return ""
+	}
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		resp, err := http.Get(d.URL() + "/metrics")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if last := metric(string(b), "foreman_eventlog_last_offset"); last != "" && last == metric(string(b), "foreman_metrics_offset") {
+			return
+		}
+	}
+	tb.Fatal("the metrics collector did not catch up in 2 minutes")
 }
 
 // rssMiB is the daemon's resident set, from /proc.
