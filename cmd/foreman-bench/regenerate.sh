@@ -74,6 +74,24 @@ CPU profile of \`SubmitJobs/clients=64\` (\`-cpuprofile\`, \`go tool pprof -top\
 $(cat "$tmp/profile")
 \`\`\`
 
+Before the queue projection (commit 1ad6789, measured once on this machine while other work ran: the same
+benchmark with \`FOREMAN_MAX_QUEUE=100000000\`, 8,000 submissions from 64 clients, the queue growing to 8,000;
+reproduce with \`git worktree add /tmp/before 1ad6789\`, the env value changed in \`cmd/foreman/bench_test.go\`,
+\`go test -run '^\$' -bench 'SubmitJobs/clients=64\$' -benchtime 8000x -cpuprofile before.prof ./cmd/foreman/\`):
+200 jobs/s, p50 274 ms, p99 857 ms. 86% of the CPU went to \`Projections.Active\` (a copy and sort of every
+active job on each submission's admission check and on every projections change in the worker):
+
+\`\`\`
+      flat  flat%   sum%        cum   cum%
+    8100ms 23.91% 23.91%    15350ms 45.31%  slices.partitionCmpFunc[...]
+    4090ms 12.07% 35.98%     4090ms 12.07%  runtime.asyncPreempt
+    2690ms  7.94% 43.92%     3210ms  9.47%  github.com/foreman-dev/foreman/projections.(*Job).clone (inline)
+    2470ms  7.29% 51.21%     3230ms  9.53%  runtime.tryDeferToSpanScan
+    1970ms  5.81% 57.02%     5160ms 15.23%  slices.insertionSortCmpFunc[...] (inline)
+    1700ms  5.02% 62.04%    29000ms 85.60%  github.com/foreman-dev/foreman/projections.(*Projections).Active
+    1470ms  4.34% 66.38%     7180ms 21.19%  runtime.bulkBarrierPreWrite
+\`\`\`
+
 ## A deep queue: 0, 20,000 and 100,000 jobs queued
 
 \`go test -run '^\$' -bench DeepQueue -benchtime 2000x ./cmd/foreman/\` — the real binary over a data dir
