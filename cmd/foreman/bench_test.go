@@ -1,17 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"slices"
-	"sync"
 	"testing"
-	"time"
 
 	ollama "github.com/ollama/ollama/api"
 
@@ -64,57 +59,11 @@ func BenchmarkSubmitJobs(b *testing.B) {
 			base := benchDaemon(b, fake, map[string]string{"FOREMAN_MAX_QUEUE": "100000000", "FOREMAN_DATA_DIR": dir})
 			body := []byte(`{"model":"tiny-a","messages":[{"role":"user","content":"hello"}]}`)
 			hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
-			post := func() (time.Duration, error) {
-				t0 := time.Now()
-				resp, err := hc.Post(base+"/jobs", "application/json", bytes.NewReader(body))
-				if err != nil {
-					return 0, err
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusAccepted {
-					return 0, fmt.Errorf("status %d", resp.StatusCode)
-				}
-				return time.Since(t0), nil
-			}
-			if _, err := post(); err != nil { // warm up; also occupies the worker
+			post := func(int) error { return fetch(hc, "POST", base+"/jobs", body, http.StatusAccepted) }
+			if err := post(0); err != nil { // warm up; also occupies the worker
 				b.Fatal(err)
 			}
-			lat := make([][]time.Duration, clients)
-			var wg sync.WaitGroup
-			var failed error
-			var once sync.Once
-			b.ResetTimer()
-			for c := range clients {
-				n := b.N / clients
-				if c < b.N%clients {
-					n++
-				}
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for range n {
-						d, err := post()
-						if err != nil {
-							once.Do(func() { failed = err })
-							return
-						}
-						lat[c] = append(lat[c], d)
-					}
-				}()
-			}
-			wg.Wait()
-			b.StopTimer()
-			if failed != nil {
-				b.Fatal(failed)
-			}
-			all := slices.Concat(lat...)
-			slices.Sort(all)
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "jobs/s")
-			if len(all) > 0 {
-				b.ReportMetric(float64(all[len(all)/2].Microseconds()), "p50-µs")
-				b.ReportMetric(float64(all[len(all)*99/100].Microseconds()), "p99-µs")
-			}
+			latencies(b, clients, "jobs/s", post)
 		})
 	}
 }

@@ -176,8 +176,8 @@ func waiting(tb testing.TB, hc *http.Client, base string) int {
 }
 
 // latencies runs fn b.N times over clients goroutines and reports the
-// rate and the p50 and p99 latency.
-func latencies(b *testing.B, clients int, fn func(i int) error) {
+// rate (in unit) and the p50 and p99 latency.
+func latencies(b *testing.B, clients int, unit string, fn func(i int) error) {
 	lat := make([][]time.Duration, clients)
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -209,7 +209,7 @@ func latencies(b *testing.B, clients int, fn func(i int) error) {
 	}
 	all := slices.Concat(lat...)
 	slices.Sort(all)
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), unit)
 	if len(all) > 0 {
 		b.ReportMetric(float64(all[len(all)/2].Microseconds()), "p50-µs")
 		b.ReportMetric(float64(all[len(all)*99/100].Microseconds()), "p99-µs")
@@ -256,7 +256,7 @@ func BenchmarkDeepQueue(b *testing.B) {
 			for _, clients := range []int{1, 64} {
 				b.Run(fmt.Sprintf("post/clients=%d", clients), func(b *testing.B) {
 					hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
-					latencies(b, clients, func(int) error { return fetch(hc, "POST", base+"/jobs", body, http.StatusAccepted) })
+					latencies(b, clients, "req/s", func(int) error { return fetch(hc, "POST", base+"/jobs", body, http.StatusAccepted) })
 				})
 			}
 			if len(d.ids) > 1 {
@@ -267,12 +267,12 @@ func BenchmarkDeepQueue(b *testing.B) {
 					for i := range ids {
 						ids[i] = d.ids[1+rng.IntN(len(d.ids)-1)].String()
 					}
-					latencies(b, 4, func(i int) error { return fetch(hc, "GET", base+"/jobs/"+ids[i], nil, http.StatusOK) })
+					latencies(b, 4, "req/s", func(i int) error { return fetch(hc, "GET", base+"/jobs/"+ids[i], nil, http.StatusOK) })
 				})
 			}
 			b.Run("get-queue", func(b *testing.B) {
 				hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
-				latencies(b, 4, func(int) error { return fetch(hc, "GET", base+"/queue", nil, http.StatusOK) })
+				latencies(b, 4, "req/s", func(int) error { return fetch(hc, "GET", base+"/queue", nil, http.StatusOK) })
 			})
 			b.Run("end", func(b *testing.B) {
 				b.ReportMetric(float64(waiting(b, http.DefaultClient, base)), "queued")

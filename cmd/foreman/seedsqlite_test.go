@@ -37,7 +37,7 @@ func BenchmarkSeedSQLite(b *testing.B) {
 				b.Fatal(err)
 			}
 			payload := []byte(`{"model":"tiny-a","messages":[{"role":"user","content":"hello"}]}`)
-			latencies(b, 64, func(int) error {
+			latencies(b, 64, "req/s", func(int) error {
 				now := time.Now().UnixNano()
 				_, err := db.Exec(`INSERT INTO jobs (id, model, payload, state, created_at, updated_at) VALUES (?, ?, ?, 'queued', ?, ?)`,
 					ulid.Make().String(), "tiny-a", payload, now, now)
