@@ -278,17 +278,6 @@ func (q *Queue) CancelRequested() []ulid.ULID {
 	return out
 }
 
-// Entry returns what the queue holds of an active job.
-func (q *Queue) Entry(id ulid.ULID) (Entry, State, bool) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	r, ok := q.recs[id]
-	if !ok {
-		return Entry{}, "", false
-	}
-	return r.Entry, r.state, true
-}
-
 // Clone returns an independent copy of the queue, cheaply (the trees copy
 // on write): the forecast simulates picks on it.
 func (q *Queue) Clone() *Queue {
