@@ -225,6 +225,14 @@ func (l *Log) Stats() Stats {
 	return Stats{Commits: l.commits.Load(), Events: l.events.Load()}
 }
 
+// Compacting is the number of Pebble flushes and compactions running: a
+// store that has just taken a burst (a rebuild, a backlog) works on in the
+// background for a while, and benchmarks wait for it to settle.
+func (l *Log) Compacting() int64 {
+	m := l.db.Metrics()
+	return m.Compact.NumInProgress + m.Flush.NumInProgress
+}
+
 // DiskUsage is the bytes Pebble uses on disk.
 func (l *Log) DiskUsage() uint64 { return l.db.Metrics().DiskSpaceUsage() }
 

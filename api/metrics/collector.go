@@ -38,6 +38,7 @@ type Log interface {
 	LowWatermark() uint64
 	Stats() eventlog.Stats
 	DiskUsage() uint64
+	Compacting() int64
 	Err() error                // nil until a commit fails
 	FreeDisk() (uint64, error) // statfs of the data dir
 }

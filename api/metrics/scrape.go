@@ -40,13 +40,15 @@ var (
 		"1 once a commit failed: the log takes no more writes and the daemon is stopping (ADR-0019), else 0.", nil, nil)
 	descFree = prometheus.NewDesc("foreman_disk_free_bytes",
 		"Bytes free on the data dir's filesystem; below FOREMAN_MIN_FREE_DISK new jobs get 507.", nil, nil)
+	descCompacting = prometheus.NewDesc("foreman_eventlog_compactions_running",
+		"Pebble flushes and compactions running now (background work after a burst of writes).", nil, nil)
 	descSeen = prometheus.NewDesc("foreman_metrics_offset",
 		"Highest offset the metrics collector has folded; last_offset minus this is its lag.", nil, nil)
 )
 
 // Describe implements prometheus.Collector.
 func (s *scrape) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descQueue, descJobs, descDegraded, descLast, descLow, descAppended, descCommits, descDisk, descFailed, descFree, descSeen} {
+	for _, d := range []*prometheus.Desc{descQueue, descJobs, descDegraded, descLast, descLow, descAppended, descCommits, descDisk, descFailed, descFree, descCompacting, descSeen} {
 		ch <- d
 	}
 }
@@ -74,6 +76,7 @@ func (s *scrape) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descAppended, prometheus.CounterValue, float64(st.Events))
 	ch <- prometheus.MustNewConstMetric(descCommits, prometheus.CounterValue, float64(st.Commits))
 	ch <- prometheus.MustNewConstMetric(descDisk, prometheus.GaugeValue, float64(l.DiskUsage()))
+	ch <- prometheus.MustNewConstMetric(descCompacting, prometheus.GaugeValue, float64(l.Compacting()))
 	failed := 0.0
 	if l.Err() != nil {
 		failed = 1

@@ -115,8 +115,10 @@ func startDeep(tb testing.TB, bin string, depth int, hold bool, env ...string) *
 }
 
 // settle waits until the daemon's start-up catch-up is over (the metrics
-// collector has folded the whole backlog), so that what is measured next
-// is the steady state, not the first seconds after a start.
+// collector has folded the whole backlog, and Pebble has no flush or
+// compaction running after the rebuild of the backlog's views), so that
+// what is measured next is the steady state, not the first seconds after
+// a start.
 func (d *deepDaemon) settle(tb testing.TB) {
 	tb.Helper()
 	metric := func(body, name string) string {
@@ -134,7 +136,8 @@ func (d *deepDaemon) settle(tb testing.TB) {
 		}
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if last := metric(string(b), "foreman_eventlog_last_offset"); last != "" && last == metric(string(b), "foreman_metrics_offset") {
+		if last := metric(string(b), "foreman_eventlog_last_offset"); last != "" && last == metric(string(b), "foreman_metrics_offset") &&
+			metric(string(b), "foreman_eventlog_compactions_running") == "0" {
 			return
 		}
 	}
