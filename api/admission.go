@@ -14,9 +14,15 @@ func (s *Server) queueFull(ctx context.Context) (retryAfter int, full bool) {
 	if s.cfg.MaxQueue <= 0 {
 		return 0, false
 	}
-	_ = s.readLatest(ctx) // a caller that left is refused by what follows anyway
 	q := s.cfg.Jobs.Queue()
 	waiting := q.Len()
+	// Each event the projections have not applied yet adds at most one
+	// waiting job: only near the cap is it worth waiting for them to count
+	// every acknowledged job, so the common submission does not wait.
+	if waiting+s.unapplied() >= s.cfg.MaxQueue {
+		_ = s.readLatest(ctx) // a caller that left is refused by what follows anyway
+		waiting = q.Len()
+	}
 	if waiting < s.cfg.MaxQueue {
 		return 0, false
 	}
@@ -29,4 +35,13 @@ func (s *Server) queueFull(ctx context.Context) (retryAfter int, full bool) {
 		d = run.left + fc.slots[min(n, len(fc.slots))-1].start
 	}
 	return seconds(d), true
+}
+
+// unapplied is how many durable events the projections have yet to apply.
+func (s *Server) unapplied() int {
+	if s.cfg.Log == nil {
+		return 0
+	}
+	last := s.cfg.Log.LastOffset()
+	return int(last - min(s.cfg.Jobs.Applied(), last))
 }

@@ -60,6 +60,7 @@ func (f *fakeJobs) reads() int {
 	return f.lists
 }
 func (f *fakeJobs) WaitFor(context.Context, uint64) error { return nil }
+func (f *fakeJobs) Applied() uint64                       { return 0 }
 func (f *fakeJobs) Idempotent(string, string) (ulid.ULID, bool, error) {
 	return ulid.ULID{}, false, nil
 }

@@ -52,6 +52,7 @@ type Jobs interface {
 	Queue() *projections.Queue
 	// Runs are the last finished runs, for run-time estimates.
 	Runs() []projections.Run
+	Applied() uint64 // the offset the views reflect
 	WaitFor(ctx context.Context, off uint64) error
 	Idempotent(submitter, key string) (ulid.ULID, bool, error)
 	List(f projections.Filter) ([]projections.Job, ulid.ULID, error)
