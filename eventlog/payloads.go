@@ -37,6 +37,15 @@ type Kind string
 const (
 	KindChat     Kind = "chat"
 	KindGenerate Kind = "generate"
+
+	// The OpenAI kinds carry the caller's /v1 body as it came; the worker
+	// relays it to the target's own /v1 route (issue 13: relay, do not
+	// translate). OpenAIEmbedding is queued only for batches; a direct
+	// /v1/embeddings call bypasses the queue like /api/embed.
+	KindOpenAIChat       Kind = "openai.chat"       // POST /v1/chat/completions
+	KindOpenAICompletion Kind = "openai.completion" // POST /v1/completions
+	KindOpenAIResponse   Kind = "openai.response"   // POST /v1/responses
+	KindOpenAIEmbedding  Kind = "openai.embedding"  // POST /v1/embeddings, in a batch
 )
 
 // Submitted is the payload of job.submitted.
