@@ -3,7 +3,6 @@ package api
 import (
 	"math"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/foreman-dev/foreman/projections"
@@ -100,11 +99,5 @@ func (s *Server) estimate(v *JobView, j projections.Job) {
 // isLoaded matches a job's model against the loaded names, which the
 // target reports with a tag ("m" is "m:latest").
 func isLoaded(loaded []string, model string) bool {
-	norm := func(m string) string {
-		if !strings.Contains(m, ":") {
-			return m + ":latest"
-		}
-		return m
-	}
-	return slices.ContainsFunc(loaded, func(m string) bool { return norm(m) == norm(model) })
+	return slices.ContainsFunc(loaded, func(m string) bool { return normModel(m) == normModel(model) })
 }

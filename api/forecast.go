@@ -51,6 +51,11 @@ type forecast struct {
 	took    time.Duration
 	slots   []slot // queued jobs, in the order they should start
 	index   map[ulid.ULID]int32
+	// newcomers is where a job submitted now would run, per model, and
+	// depths the queue it was worked out from (queued per model and
+	// priority, Queued of the key 0), to count what came since.
+	newcomers *newcomers
+	depths    map[projections.Depth]int
 }
 
 // of returns a queued job's slot and its 0-based place among the queued.
@@ -131,6 +136,12 @@ func (s *Server) walk(q *projections.Queue) *forecast {
 	if s.cfg.Scheduler != nil {
 		picker = s.cfg.Scheduler.Fork()
 	}
+	fc.depths = map[projections.Depth]int{}
+	for _, d := range c.Depths() {
+		fc.depths[projections.Depth{Model: d.Model, Priority: d.Priority}] = d.Queued
+	}
+	nc := newNewcomers(DefaultPriority, c, loaded)
+	fc.newcomers = nc
 	n := c.Len() - len(c.CancelRequested())
 	fc.slots = make([]slot, 0, n)
 	fc.index = make(map[ulid.ULID]int32, n)
@@ -153,6 +164,7 @@ func (s *Server) walk(q *projections.Queue) *forecast {
 		var wake time.Time
 		at := base.Add(t)
 		c.Ready(at, func(r projections.Ready) {
+			nc.step(r, loaded, len(fc.slots), t)
 			if picker != nil {
 				e, ok = picker.Choose(r, loaded, at)
 			} else {
@@ -170,8 +182,17 @@ func (s *Server) walk(q *projections.Queue) *forecast {
 		c.Remove(e.ID)
 		add(e)
 	}
-	// The rest in priority-then-age order, delayed jobs at their time.
-	c.Ready(base.Add(t), func(r projections.Ready) { r.WalkByPriority(add) })
+	// The rest in priority-then-age order, delayed jobs at their time; a
+	// newcomer goes before the first job of a lower priority.
+	c.Ready(base.Add(t), func(r projections.Ready) {
+		r.WalkByPriority(func(e projections.Entry) {
+			if e.Priority < nc.prio {
+				nc.rest(loaded, len(fc.slots), t)
+			}
+			add(e)
+		})
+	})
+	nc.rest(loaded, len(fc.slots), t)
 	fc.took = time.Since(t0)
 	return fc
 }

@@ -55,6 +55,7 @@ func (f *fakeInventory) downErr(b []byte) error {
 }
 
 func (f *fakeInventory) Running() []ollama.ProcessModelResponse { return nil }
+func (f *fakeInventory) Has(m string) bool                      { return f.models[strings.TrimSuffix(m, ":latest")] }
 func (f *fakeInventory) HasOrRefresh(_ context.Context, m string) (bool, error) {
 	return f.models[strings.TrimSuffix(m, ":latest")], nil
 }

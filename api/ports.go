@@ -22,6 +22,9 @@ type Inventory interface {
 	TagsJSON(ctx context.Context) ([]byte, error)
 	PsJSON(ctx context.Context) ([]byte, error)
 	Running() []ollama.ProcessModelResponse
+	// Has says whether the last known /api/tags lists the model, without
+	// asking the target (GET /queue?model=: cheap, asked per routing).
+	Has(model string) bool
 	// HasOrRefresh re-polls the target once before saying no.
 	HasOrRefresh(ctx context.Context, model string) (bool, error)
 	// Show is what the target says of a model (/api/show: capabilities,

@@ -15,6 +15,8 @@ type QueueView struct {
 	Waiting int          `json:"waiting"`
 	Running *JobSummary  `json:"running,omitempty"`
 	Next    *JobSummary  `json:"next,omitempty"`
+	// Forecast answers ?model=M (queue_model.go).
+	Forecast *ModelForecast `json:"forecast,omitempty"`
 }
 
 // QueueDepth counts queued jobs of one model at one priority.
@@ -25,7 +27,8 @@ type QueueDepth struct {
 }
 
 // queue serves GET /queue from the queue projection's counts and index:
-// O(models × priorities + log n), whatever the depth.
+// O(models × priorities + log n), whatever the depth; with ?model=M, also
+// where a job of M submitted now would run, from the shared forecast.
 func (s *Server) queue(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 	if err := s.readLatest(r.Context()); err != nil {
 		return // the caller left
@@ -49,6 +52,9 @@ func (s *Server) queue(w http.ResponseWriter, r *http.Request, _ httprouter.Para
 		if ok {
 			v.Next = s.summaryOf(next)
 		}
+	}
+	if m := r.URL.Query().Get("model"); m != "" {
+		v.Forecast = s.forecastFor(q, m)
 	}
 	writeJSON(w, http.StatusOK, v)
 }

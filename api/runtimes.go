@@ -26,7 +26,8 @@ const runTimeTTL = 5 * time.Second
 
 // RunTimes is what the estimator learned.
 type RunTimes struct {
-	// PerModel is the weighted mean run time of each model's jobs.
+	// PerModel is the weighted mean run time of each model's jobs, by
+	// normModel ("m" and "m:latest" are one model).
 	PerModel map[string]time.Duration
 	// Overall is the weighted mean over every model: the guess for a model
 	// with no history yet.
@@ -54,8 +55,9 @@ func LearnRunTimes(finished []projections.Run, def time.Duration) RunTimes {
 			continue
 		}
 		d := time.Duration(j.FinishedAt - j.StartedAt)
-		prev, seen := rt.PerModel[j.Model]
-		rt.PerModel[j.Model] = ewma(prev, seen, d)
+		m := normModel(j.Model)
+		prev, seen := rt.PerModel[m]
+		rt.PerModel[m] = ewma(prev, seen, d)
 		rt.Overall = ewma(rt.Overall, seenAny, d)
 		seenAny = true
 	}
@@ -67,7 +69,7 @@ func LearnRunTimes(finished []projections.Run, def time.Duration) RunTimes {
 
 // Of is the estimated run time of a job of model.
 func (rt RunTimes) Of(model string) time.Duration {
-	if d, ok := rt.PerModel[model]; ok {
+	if d, ok := rt.PerModel[normModel(model)]; ok {
 		return d
 	}
 	return cmp.Or(rt.Overall, rt.Default)

@@ -38,3 +38,12 @@ func TestLearnRunTimesWeighsRecentRuns(t *testing.T) {
 		t.Fatalf("no history: %v", got)
 	}
 }
+
+// TestRunTimesOneModelTwoSpellings: "m" and "m:latest" share a history.
+func TestRunTimesOneModelTwoSpellings(t *testing.T) {
+	t.Parallel()
+	rt := LearnRunTimes([]projections.Run{ran("m", 0, 10*time.Second), ran("x", time.Second, 50*time.Second)}, time.Minute)
+	if rt.Of("m:latest") != 10*time.Second || rt.Of("m") != 10*time.Second {
+		t.Fatalf("m:latest %v, m %v, want the 10s of m", rt.Of("m:latest"), rt.Of("m"))
+	}
+}

@@ -27,7 +27,7 @@ func (f *fakeBackup) Backup(_ context.Context, dir string) error {
 	return nil
 }
 
-func do(t *testing.T, h http.Handler, method, path, token, body string) *httptest.ResponseRecorder {
+func do(t testing.TB, h http.Handler, method, path, token, body string) *httptest.ResponseRecorder {
 	t.Helper()
 	r := httptest.NewRequest(method, path, strings.NewReader(body))
 	if token != "" {

@@ -104,6 +104,13 @@ func TestE2EPollingAndCalls(t *testing.T) {
 	if err != nil || q.Waiting != 0 || q.Running != nil {
 		t.Fatalf("Queue = %+v, %v", q, err)
 	}
+	for model, avail := range map[string]bool{"tiny-a": true, "nope": false} {
+		q, err := c.QueueFor(ctx, model)
+		if err != nil || q.Forecast == nil || q.Forecast.Model != model || q.Forecast.Available != avail ||
+			avail != (q.Forecast.Position == 1 && q.Forecast.ETA != nil) {
+			t.Fatalf("QueueFor(%s) = %+v %+v, %v", model, q, q.Forecast, err)
+		}
+	}
 	evs, err := c.Events(ctx, r.JobID)
 	if err != nil || len(evs) < 3 || evs[0].Type != "job.submitted" || evs[0].Job != r.JobID || evs[0].Time.IsZero() {
 		t.Fatalf("Events = %+v, %v", evs, err)

@@ -385,6 +385,15 @@ func (r Ready) OldestIn(p int, match func(model string) bool) (Entry, bool) {
 	return r.q.recs[best.id].Entry, true
 }
 
+// ModelsIn calls fn with each model that has a ready job of priority p.
+func (r Ready) ModelsIn(p int, fn func(model string)) {
+	if b := r.q.prios[p]; b != nil {
+		for m := range b.models {
+			fn(m)
+		}
+	}
+}
+
 // NextRetry is the earliest time a delayed job becomes ready (zero: none).
 func (r Ready) NextRetry() time.Time {
 	d, ok := r.q.delayed.Min()

@@ -132,6 +132,20 @@ func checkQueue(t *testing.T, q *Queue, views map[ulid.ULID]*Job, now time.Time)
 		if e, _ := r.OldestIn(top, nil); e.ID != ready[i].ID {
 			t.Fatalf("OldestIn(%d) = %v", top, e.ID)
 		}
+		for _, p := range []int{top, top - 1} {
+			var got, want []string
+			r.ModelsIn(p, func(m string) { got = append(got, m) })
+			for _, j := range ready {
+				if j.Priority == p && !slices.Contains(want, j.Model) {
+					want = append(want, j.Model)
+				}
+			}
+			slices.Sort(got)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Fatalf("ModelsIn(%d) = %v, want %v", p, got, want)
+			}
+		}
 	})
 }
 
