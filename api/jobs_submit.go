@@ -27,56 +27,63 @@ type jobFields struct {
 	Timeout    time.Duration // 0: the daemon's
 }
 
-// splitJobBody separates foreman's fields from the Ollama request.
+// splitJobBody separates foreman's fields from the Ollama request, which
+// keeps the caller's own text: the members are found without decoding
+// them (objectMembers), and the request is decoded once, by parseOllama.
 func splitJobBody(body []byte) (jobFields, []byte, error) {
 	var f jobFields
 	if len(bytes.TrimSpace(body)) == 0 {
 		return f, nil, &requestError{http.StatusBadRequest, "missing request body"}
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(body, &m); err != nil {
-		return f, nil, &requestError{http.StatusBadRequest, "invalid JSON: " + err.Error()}
-	}
-	if m == nil {
+	if !json.Valid(body) || body[skipSpace(body, 0)] != '{' {
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(body, &m); err != nil {
+			return f, nil, &requestError{http.StatusBadRequest, "invalid JSON: " + err.Error()}
+		}
 		return f, nil, &requestError{http.StatusBadRequest, "the body must be a JSON object"}
 	}
-	field := func(name string, dst any) error {
-		raw, ok := m[name]
-		if !ok {
-			return nil
+	ms := objectMembers(body)
+	var drop []int
+	shape := make(map[string]json.RawMessage, 2) // what inferKind looks at
+	for i, m := range ms {
+		var err error
+		switch m.name {
+		case "kind":
+			err = fieldValue(m, &f.Kind)
+		case "state_webhook_url":
+			err = fieldValue(m, &f.WebhookURL)
+		case "priority":
+			err = fieldValue(m, &f.Priority)
+		case "timeout":
+			f.Timeout, err = parseTimeout(m.value)
+		case "messages", "prompt":
+			shape[m.name] = m.value
+			continue
+		default:
+			continue
 		}
-		delete(m, name)
-		if err := json.Unmarshal(raw, dst); err != nil {
-			return &requestError{http.StatusBadRequest, fmt.Sprintf("field %q: %v", name, err)}
+		if err != nil {
+			return f, nil, err
 		}
-		return nil
-	}
-	if err := field("kind", &f.Kind); err != nil {
-		return f, nil, err
+		drop = append(drop, i)
 	}
 	if f.Kind != "" && f.Kind != eventlog.KindChat && f.Kind != eventlog.KindGenerate {
 		return f, nil, &requestError{http.StatusBadRequest, fmt.Sprintf(`field "kind": want "chat" or "generate", got %q`, f.Kind)}
 	}
-	if err := field("state_webhook_url", &f.WebhookURL); err != nil {
-		return f, nil, err
-	}
-	if err := field("priority", &f.Priority); err != nil {
-		return f, nil, err
-	}
-	if raw, ok := m["timeout"]; ok {
-		delete(m, "timeout")
-		var err error
-		if f.Timeout, err = parseTimeout(raw); err != nil {
-			return f, nil, err
-		}
-	}
-	kind, err := inferKind(f.Kind, m)
+	kind, err := inferKind(f.Kind, shape)
 	if err != nil {
 		return f, nil, err
 	}
 	f.Kind = kind
-	req, err := json.Marshal(m)
-	return f, req, err
+	return f, withoutMembers(body, ms, drop), nil
+}
+
+// fieldValue decodes one of foreman's fields.
+func fieldValue(m member, dst any) error {
+	if err := json.Unmarshal(m.value, dst); err != nil {
+		return &requestError{http.StatusBadRequest, fmt.Sprintf("field %q: %v", m.name, err)}
+	}
+	return nil
 }
 
 // checkWebhookURL accepts absolute http(s) URLs, on the allowlist if any.
@@ -178,7 +185,18 @@ func (s *Server) submitJob(w http.ResponseWriter, r *http.Request, _ httprouter.
 		}
 	}
 	w.Header().Set("Location", "/jobs/"+id.String())
-	writeJSON(w, http.StatusAccepted, map[string]string{"job_id": id.String()})
+	writeAccepted(w, id)
+}
+
+// writeAccepted writes POST /jobs's 202, {"job_id":"…"}, as writeJSON
+// would, without encoding a map for each of many submissions.
+func writeAccepted(w http.ResponseWriter, id ulid.ULID) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(http.StatusAccepted)
+	b := make([]byte, 0, 48)
+	b = append(b, `{"job_id":"`...)
+	b = append(b, id.String()...)
+	w.Write(append(b, "\"}\n"...))
 }
 
 // MaxIdempotencyKey is the longest Idempotency-Key accepted, in bytes (as

@@ -254,3 +254,13 @@ func TestCancelAndRetryStates(t *testing.T) {
 		t.Fatalf("after retry: %s", v.State)
 	}
 }
+
+func TestWriteAcceptedIsWriteJSON(t *testing.T) {
+	id := ulid.Make()
+	a, b := httptest.NewRecorder(), httptest.NewRecorder()
+	writeAccepted(a, id)
+	writeJSON(b, http.StatusAccepted, map[string]string{"job_id": id.String()})
+	if a.Code != b.Code || a.Body.String() != b.Body.String() || a.Header().Get("Content-Type") != b.Header().Get("Content-Type") {
+		t.Fatalf("writeAccepted: %d %q %q; writeJSON: %d %q %q", a.Code, a.Header(), a.Body, b.Code, b.Header(), b.Body)
+	}
+}

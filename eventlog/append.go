@@ -175,6 +175,9 @@ func (l *Log) commitGroup(group []*appendReq) {
 	l.next, l.lastTime = next, last
 	l.commits.Add(1)
 	l.events.Add(uint64(n))
+	for _, r := range group {
+		l.tail.add(r.events) // before durable: a reader that sees it finds them
+	}
 	l.durable.Store(next - 1)
 	ch := make(chan struct{})
 	close(*l.changed.Swap(&ch))

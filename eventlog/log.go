@@ -37,6 +37,7 @@ type Log struct {
 	lastTime int64
 	held     *appendReq // taken from reqs but left for the next group (MaxGroupBytes)
 
+	tail    *tail // the newest events, for readers that follow the log
 	commits atomic.Uint64
 	events  atomic.Uint64
 
@@ -75,7 +76,7 @@ func Open(cfg Config) (*Log, error) {
 		lock.Close()
 		return nil, fmt.Errorf("open pebble: %w", err)
 	}
-	l := &Log{cfg: cfg, db: db, lock: lock, failedCh: make(chan struct{})}
+	l := &Log{cfg: cfg, db: db, lock: lock, failedCh: make(chan struct{}), tail: newTail()}
 	if err := l.load(); err != nil {
 		db.Close()
 		lock.Close()

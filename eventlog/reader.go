@@ -25,9 +25,26 @@ func (l *Log) Scan(ctx context.Context, from, to uint64, fn func(Event) error) e
 	if to == 0 || to > durable {
 		to = durable
 	}
-	if from > to {
-		return nil
+	var buf []Event
+	for from <= to { // from memory while the tail holds the events
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if buf = l.tail.read(buf[:0], from, to, 256); len(buf) == 0 {
+			return l.scanStore(ctx, from, to, fn)
+		}
+		for _, e := range buf {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		from += uint64(len(buf))
 	}
+	return nil
+}
+
+// scanStore is Scan from the store, for the events the tail no longer holds.
+func (l *Log) scanStore(ctx context.Context, from, to uint64, fn func(Event) error) error {
 	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: eventKey(from), UpperBound: eventKey(to + 1)})
 	if err != nil {
 		return fmt.Errorf("open iterator: %w", err)
