@@ -25,7 +25,7 @@ import (
 // Images need nothing: Ollama v0.17.4 does not check vision, and runs an
 // image request on any completion model.
 func (s *Server) checkCapabilities(ctx context.Context, sh shape) error {
-	if sh.unload {
+	if sh.unload || sh.kind == eventlog.KindOpenAIEmbedding { // any model embeds
 		return nil
 	}
 	show, err := s.cfg.Inventory.Show(ctx, sh.model)
@@ -41,7 +41,7 @@ func (s *Server) checkCapabilities(ctx context.Context, sh shape) error {
 		return &requestError{http.StatusBadRequest, fmt.Sprintf(format, args...)}
 	}
 	verb := "chat"
-	if sh.kind == eventlog.KindGenerate {
+	if sh.kind == eventlog.KindGenerate || sh.kind == eventlog.KindOpenAICompletion {
 		verb = "generate"
 		// Only a harmony (gpt-oss) model, which thinks, takes a level.
 		if sh.think.IsString() && !has(ollamamodel.CapabilityThinking) {

@@ -99,7 +99,7 @@ func (s *Server) view(j projections.Job, base string) (JobView, error) {
 		Artifacts: []ArtifactView{}, Offset: j.LastOffset,
 	}
 	if j.State == projections.Done {
-		v.Error, v.Status = "", 0
+		v.Error = "" // Status stays: the OpenAI kinds record the target's 200
 	}
 	for _, a := range j.Artifacts {
 		av := ArtifactView{Name: a.Name, ContentType: a.ContentType, Size: a.Size, SHA256: hex.EncodeToString(a.SHA256)}

@@ -67,8 +67,13 @@ func splitJobBody(body []byte) (jobFields, []byte, error) {
 		}
 		drop = append(drop, i)
 	}
-	if f.Kind != "" && f.Kind != eventlog.KindChat && f.Kind != eventlog.KindGenerate {
-		return f, nil, &requestError{http.StatusBadRequest, fmt.Sprintf(`field "kind": want "chat" or "generate", got %q`, f.Kind)}
+	if f.Kind != "" && f.Kind != eventlog.KindChat && f.Kind != eventlog.KindGenerate && !openAIKind(f.Kind) {
+		return f, nil, &requestError{http.StatusBadRequest, fmt.Sprintf(`field "kind": want "chat", "generate", "openai.chat", "openai.completion", "openai.response" or "openai.embedding", got %q`, f.Kind)}
+	}
+	if openAIKind(f.Kind) {
+		// An OpenAI body is stored as the caller wrote it, foreman's
+		// fields taken out; its kind is named, never inferred.
+		return f, withoutMembers(body, ms, drop), nil
 	}
 	kind, err := inferKind(f.Kind, shape)
 	if err != nil {
@@ -116,7 +121,10 @@ func (s *Server) submitJob(w http.ResponseWriter, r *http.Request, _ httprouter.
 	}
 	f, req, err := splitJobBody(body)
 	var sh shape
-	if err == nil {
+	switch {
+	case err == nil && openAIKind(f.Kind):
+		sh, err = openAIShape(f.Kind, req)
+	case err == nil:
 		sh, err = parseOllama(f.Kind, req)
 	}
 	if err == nil {

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/foreman-dev/foreman/eventlog"
 )
 
 // Nothing runs forever: a job's attempt is bounded in time (the worker's
@@ -62,7 +64,7 @@ func (s *Server) checkTimeout(d time.Duration) error {
 // limit, even -1 (no limit), is never overridden. The answer that reaches
 // the cap ends as Ollama ends it, done with done_reason "length".
 func (s *Server) capOutput(ctx context.Context, sh shape, body []byte) ([]byte, error) {
-	if s.cfg.DefaultNumPredict <= 0 || sh.empty {
+	if s.cfg.DefaultNumPredict <= 0 || sh.empty || sh.kind == eventlog.KindOpenAIEmbedding {
 		return body, nil
 	}
 	if _, set := sh.opts["num_predict"]; set {
@@ -74,6 +76,12 @@ func (s *Server) capOutput(ctx context.Context, sh shape, body []byte) ([]byte, 
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(body, &m); err != nil {
 		return nil, &requestError{http.StatusBadRequest, err.Error()}
+	}
+	if field := openAICapField(sh.kind); field != "" {
+		// The OpenAI field Ollama turns into num_predict (sh.opts is
+		// the converted request's: the caller set none).
+		m[field] = json.RawMessage(strconv.Itoa(s.cfg.DefaultNumPredict))
+		return json.Marshal(m)
 	}
 	opts := map[string]json.RawMessage{}
 	if raw, ok := m["options"]; ok && !bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
@@ -87,6 +95,18 @@ func (s *Server) capOutput(ctx context.Context, sh shape, body []byte) ([]byte, 
 		return nil, err
 	}
 	return json.Marshal(m)
+}
+
+// openAICapField is the /v1 field that caps a kind's output; "" for the
+// native kinds and embeddings.
+func openAICapField(kind eventlog.Kind) string {
+	switch kind {
+	case eventlog.KindOpenAIChat, eventlog.KindOpenAICompletion:
+		return "max_tokens"
+	case eventlog.KindOpenAIResponse:
+		return "max_output_tokens"
+	}
+	return ""
 }
 
 // setsParameter reports whether /api/show's parameters text (one

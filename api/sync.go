@@ -133,5 +133,10 @@ func (s *Server) refuse(w http.ResponseWriter, err error) {
 		writeError(w, re.status, re.msg)
 		return
 	}
+	var oe *openAIError
+	if errors.As(err, &oe) {
+		writeError(w, oe.status, oe.msg)
+		return
+	}
 	writeError(w, http.StatusInternalServerError, err.Error())
 }

@@ -360,6 +360,8 @@ func decodePayloadFast(b []byte, v any) bool {
 				return r.setInt(&q.Attempt)
 			case "result":
 				return r.setStr(&q.Result)
+			case "status":
+				return r.setInt(&q.Status)
 			}
 			return r.skip(0)
 		})
@@ -398,6 +400,8 @@ func decodePayloadFast(b []byte, v any) bool {
 				return r.setStr(&q.Error)
 			case "status":
 				return r.setInt(&q.Status)
+			case "result":
+				return r.setStr(&q.Result)
 			}
 			return r.skip(0)
 		})

@@ -290,13 +290,21 @@ func knownFields(e Event) (Fields, error) {
 		if err := e.Decode(&p); err != nil {
 			return nil, err
 		}
-		return Fields{f("attempt", p.Attempt), f("result", p.Result)}, nil
+		fs := Fields{f("attempt", p.Attempt), f("result", p.Result)}
+		if p.Status != 0 { // the OpenAI kinds only
+			fs = append(fs, f("status", p.Status))
+		}
+		return fs, nil
 	case JobFailed:
 		var p Failure
 		if err := e.Decode(&p); err != nil {
 			return nil, err
 		}
-		return Fields{f("attempt", p.Attempt), f("error", p.Error), f("status", p.Status)}, nil
+		fs := Fields{f("attempt", p.Attempt), f("error", p.Error), f("status", p.Status)}
+		if p.Result != "" { // the OpenAI kinds only
+			fs = append(fs, f("result", p.Result))
+		}
+		return fs, nil
 	case CancelRequested:
 		var p CancelRequest
 		if err := e.Decode(&p); err != nil {

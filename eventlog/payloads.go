@@ -94,6 +94,9 @@ type AttemptFailure struct {
 type Succeeded struct {
 	Attempt int    `msgpack:"attempt"`
 	Result  string `msgpack:"result"`
+	// Status is the target's HTTP status (200), recorded for the OpenAI
+	// kinds so that a batch reads every line's status from the job.
+	Status int `msgpack:"status,omitempty"`
 }
 
 // Failure is the payload of job.failed.
@@ -101,6 +104,9 @@ type Failure struct {
 	Attempt int    `msgpack:"attempt"`
 	Error   string `msgpack:"error"`
 	Status  int    `msgpack:"status,omitempty"`
+	// Result names the artifact holding the target's own error body, kept
+	// for the OpenAI kinds (a batch relays it); empty for the others.
+	Result string `msgpack:"result,omitempty"`
 }
 
 // CancelRequest is the payload of job.cancel_requested.

@@ -138,7 +138,7 @@ func applyDecoded(j *Job, e eventlog.Event, pl *payload) (*Job, error) {
 			return j, nil
 		}
 		j.State, j.Result, j.FinishedAt, j.CancelRequested = Done, p.Result, t, false
-		j.LastError, j.LastStatus = "", 0
+		j.LastError, j.LastStatus = "", p.Status
 		touch()
 	case eventlog.JobFailed:
 		if pl.err != nil {
@@ -149,6 +149,9 @@ func applyDecoded(j *Job, e eventlog.Event, pl *payload) (*Job, error) {
 			return j, nil
 		}
 		j.State, j.LastError, j.LastStatus, j.FinishedAt, j.CancelRequested = Failed, p.Error, p.Status, t, false
+		if p.Result != "" {
+			j.Result = p.Result
+		}
 		touch()
 	case eventlog.CancelRequested:
 		if j.State.Terminal() {
@@ -207,6 +210,7 @@ func applyDecoded(j *Job, e eventlog.Event, pl *payload) (*Job, error) {
 		}
 		j.State, j.Used, j.RetryAt, j.FinishedAt, j.CancelRequested = Queued, 0, 0, 0, false
 		j.QueueOffset, j.QueuedAt = e.Offset, t
+		j.Result = "" // a failed OpenAI job's error body is not the next run's answer
 		touch()
 	case eventlog.JobExpired:
 		return nil, nil

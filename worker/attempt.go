@@ -9,6 +9,7 @@ import (
 
 	"github.com/foreman-dev/foreman/eventlog"
 	"github.com/foreman-dev/foreman/projections"
+	"github.com/foreman-dev/foreman/worker/target"
 )
 
 // running is the attempt in progress.
@@ -95,7 +96,7 @@ func (w *Worker) request(job projections.Job) (eventlog.Submitted, []byte, error
 			return sub, nil, fmt.Errorf("request blob: %w", err)
 		}
 	}
-	if !sub.Sync {
+	if !sub.Sync && !OpenAI(sub.Kind) {
 		if body, err = setStream(body, true); err != nil {
 			return sub, nil, err
 		}
@@ -131,6 +132,9 @@ func streams(kind eventlog.Kind, body []byte) bool {
 }
 
 func path(kind eventlog.Kind) string {
+	if p, ok := openAIPaths[kind]; ok {
+		return p
+	}
 	if kind == eventlog.KindGenerate {
 		return "/api/generate"
 	}
@@ -141,9 +145,17 @@ func path(kind eventlog.Kind) string {
 // sink as it arrives.
 func (w *Worker) attempt(ctx context.Context, r *running, body []byte) outcome {
 	id := r.job.ID
-	asm := &assembler{kind: string(r.sub.Kind)}
+	var asm interface {
+		add(line []byte) error
+		result() ([]byte, bool)
+	} = &assembler{kind: string(r.sub.Kind)}
 	ct := "application/json; charset=utf-8"
-	if streams(r.sub.Kind, body) {
+	switch {
+	case OpenAI(r.sub.Kind) && openAIStreams(r.sub.Kind, body):
+		asm, ct = &sseAssembler{kind: r.sub.Kind}, "text/event-stream"
+	case OpenAI(r.sub.Kind):
+		asm, ct = &bodyAssembler{}, "application/json"
+	case streams(r.sub.Kind, body):
 		ct = "application/x-ndjson"
 	}
 	var out outcome
@@ -163,6 +175,13 @@ func (w *Worker) attempt(ctx context.Context, r *running, body []byte) outcome {
 		return out
 	}
 	res, ok := asm.result()
+	if !ok && OpenAI(r.sub.Kind) {
+		// Ollama's /v1 writes a runner's death mid-answer as an empty
+		// chunk and ends the stream without [DONE]: a failed attempt,
+		// as the error line of /api/chat is.
+		out.err = &target.StreamError{Message: "the target's answer ended before its end (no data: [DONE]): the model runner may have died"}
+		return out
+	}
 	if !ok {
 		out.err = &incompleteError{}
 		return out

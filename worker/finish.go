@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -112,12 +113,11 @@ func (w *Worker) ending(r *running, out outcome) ([]eventlog.Record, string) {
 	endMsg := ""
 	switch {
 	case out.err == nil:
-		sum := sha256.Sum256(out.result)
-		key := eventlog.ArtifactBlob(id, ResultArtifact)
-		recs = append(recs,
-			eventlog.Record{Job: id, Type: eventlog.ArtifactStored, Blobs: []eventlog.Blob{{Key: key, Data: out.result}},
-				Payload: &eventlog.Artifact{Name: ResultArtifact, ContentType: "application/json", Size: int64(len(out.result)), SHA256: sum[:], Blob: key}},
-			rec(eventlog.JobSucceeded, &eventlog.Succeeded{Attempt: r.attempt, Result: ResultArtifact}))
+		ok := &eventlog.Succeeded{Attempt: r.attempt, Result: ResultArtifact}
+		if OpenAI(r.sub.Kind) {
+			ok.Status = http.StatusOK
+		}
+		recs = append(recs, resultArtifact(id, out.result), rec(eventlog.JobSucceeded, ok))
 	case errors.Is(cause, errCancelRequested):
 		endMsg = "job cancelled"
 		recs = append(recs, rec(eventlog.JobCancelled, &eventlog.Cancellation{Reason: ReasonCancelled}))
@@ -130,9 +130,13 @@ func (w *Worker) ending(r *running, out outcome) ([]eventlog.Record, string) {
 	case errors.Is(cause, errTimeout):
 		endMsg = r.timeoutMessage()
 		recs = append(recs, rec(eventlog.JobFailed, &eventlog.Failure{Attempt: r.attempt, Error: endMsg, Status: http.StatusGatewayTimeout}))
-		if !out.begun { // a synchronous caller still waiting gets the same 504, in Ollama's error shape
+		if !out.begun { // a synchronous caller still waiting gets the same 504, in the route's error shape
 			body, _ := json.Marshal(map[string]string{"error": endMsg})
-			w.cfg.Sink.Begin(id, http.StatusGatewayTimeout, contentType(body))
+			ct := contentType(body)
+			if OpenAI(r.sub.Kind) {
+				body, ct = openAIError(endMsg), "application/json"
+			}
+			w.cfg.Sink.Begin(id, http.StatusGatewayTimeout, ct)
 			w.cfg.Sink.Chunk(id, body)
 		}
 	default:
@@ -143,16 +147,33 @@ func (w *Worker) ending(r *running, out outcome) ([]eventlog.Record, string) {
 			recs = append(recs, rec(eventlog.AttemptFailed, &eventlog.AttemptFailure{Attempt: r.attempt, Retryable: true, Error: msg, Status: status, RetryAt: at.UnixNano()}))
 		} else {
 			endMsg = msg
-			recs = append(recs, rec(eventlog.JobFailed, &eventlog.Failure{Attempt: r.attempt, Error: msg, Status: status}))
+			fail := &eventlog.Failure{Attempt: r.attempt, Error: msg, Status: status}
 			var he *target.HTTPError
-			if errors.As(out.err, &he) && !out.begun { // relay Ollama's own status and body
-				w.cfg.Sink.Begin(id, he.Status, contentType(he.Body))
+			isHTTP := errors.As(out.err, &he)
+			if isHTTP && OpenAI(r.sub.Kind) && json.Valid(he.Body) {
+				// The target's own error body is the OpenAI job's answer
+				// (a batch relays it with the status): keep it.
+				fail.Result = ResultArtifact
+				recs = append(recs, resultArtifact(id, he.Body))
+			}
+			recs = append(recs, rec(eventlog.JobFailed, fail))
+			if isHTTP && !out.begun { // relay Ollama's own status and body
+				w.cfg.Sink.Begin(id, he.Status, cmp.Or(he.ContentType, contentType(he.Body)))
 				w.cfg.Sink.Chunk(id, he.Body)
 			}
 		}
 		w.cfg.Logger.Warn("attempt failed", "job", id, "attempt", r.attempt, "retry", retry, "err", msg)
 	}
 	return recs, endMsg
+}
+
+// resultArtifact stores a job's answer (or an OpenAI job's error body)
+// as its result artifact.
+func resultArtifact(id ulid.ULID, data []byte) eventlog.Record {
+	sum := sha256.Sum256(data)
+	key := eventlog.ArtifactBlob(id, ResultArtifact)
+	return eventlog.Record{Job: id, Type: eventlog.ArtifactStored, Blobs: []eventlog.Blob{{Key: key, Data: data}},
+		Payload: &eventlog.Artifact{Name: ResultArtifact, ContentType: "application/json", Size: int64(len(data)), SHA256: sum[:], Blob: key}}
 }
 
 // timeoutMessage names the limit that cut the attempt, so that the job's

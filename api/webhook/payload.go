@@ -63,6 +63,9 @@ func build(e eventlog.Event, history []eventlog.Event, render Renderer) ([]byte,
 	if j.State == projections.Failed || j.State == projections.Cancelled || e.Type == eventlog.AttemptFailed {
 		p.Error, p.Status = j.LastError, j.LastStatus
 	}
+	if j.State == projections.Done {
+		p.Status = j.LastStatus // the OpenAI kinds' 200; 0 (left out) for the others
+	}
 	if j.State.Terminal() && render != nil {
 		view, err := render.RenderJob(*j)
 		if err != nil {

@@ -97,7 +97,8 @@ func (c *Client) Forward(ctx context.Context, method, path string, body []byte) 
 }
 
 // Run posts body to path and calls onChunk with each line of the answer as
-// it arrives (the whole body, once, when the answer is not streamed). It
+// it arrives (the whole body, once, when the answer is not streamed; each
+// whole frame, without its blank line, of a text/event-stream answer). It
 // returns the last line. A non-200 answer is an *HTTPError, an error line
 // inside a stream a *StreamError, a network failure a *ConnError; when ctx
 // ends, its cause is returned. An error from onChunk stops the request and
@@ -112,7 +113,8 @@ func (c *Client) Run(ctx context.Context, path string, body []byte, onChunk func
 		return nil, readHTTPError(ctx, resp)
 	}
 	rd := bufio.NewReaderSize(resp.Body, 64<<10)
-	var last []byte
+	sse := isEventStream(resp.Header.Get("Content-Type"))
+	var last, frame []byte
 	for {
 		line, err := rd.ReadBytes('\n')
 		// Lines already buffered still read after ctx ends: stop at once,
@@ -120,7 +122,24 @@ func (c *Client) Run(ctx context.Context, path string, body []byte, onChunk func
 		if cause := context.Cause(ctx); cause != nil {
 			return nil, cause
 		}
-		if line = bytes.TrimSpace(line); len(line) > 0 {
+		if sse {
+			// A Server-Sent Events frame is its lines up to a blank line;
+			// it is passed whole ("event: x\ndata: {...}").
+			if line = bytes.TrimRight(line, "\r\n"); len(line) > 0 {
+				if len(frame) > 0 {
+					frame = append(frame, '\n')
+				}
+				frame = append(frame, line...)
+			}
+			if len(line) == 0 || err != nil {
+				if len(frame) > 0 {
+					if cerr := onChunk(frame); cerr != nil {
+						return nil, cerr
+					}
+					last, frame = frame, nil
+				}
+			}
+		} else if line = bytes.TrimSpace(line); len(line) > 0 {
 			if msg, ok := errorLine(line); ok {
 				return nil, &StreamError{Message: msg}
 			}
@@ -179,7 +198,13 @@ func readHTTPError(ctx context.Context, resp *http.Response) error {
 			}
 		}
 	}
-	return &HTTPError{Status: resp.StatusCode, Message: msg, Body: body}
+	return &HTTPError{Status: resp.StatusCode, Message: msg, Body: body, ContentType: resp.Header.Get("Content-Type")}
+}
+
+// isEventStream reports whether a Content-Type is Server-Sent Events (the
+// streamed answers of Ollama's /v1 routes).
+func isEventStream(ct string) bool {
+	return strings.HasPrefix(strings.TrimSpace(strings.ToLower(ct)), "text/event-stream")
 }
 
 // maxInventoryBody bounds a tags, ps or show answer.

@@ -126,10 +126,43 @@ func TestRunOpenAIErrorMessage(t *testing.T) {
 	t.Parallel()
 	s := ollamatest.New(t)
 	c := newClient(t, s, "")
-	_, err := c.Run(t.Context(), "/v1/chat/completions", []byte(`{"model":"nope","messages":[]}`), collect(new([][]byte)))
+	_, err := c.Run(t.Context(), "/v1/chat/completions", []byte(`{"model":"nope","messages":[{"role":"user","content":"hi"}]}`), collect(new([][]byte)))
 	var he *target.HTTPError
 	if !errors.As(err, &he) || he.Status != http.StatusNotFound || he.Message != "model 'nope' not found" {
 		t.Fatalf("err = %v, want 404 with the OpenAI error's message", err)
+	}
+	if he.ContentType != "application/json" || !strings.Contains(string(he.Body), `"type":"api_error"`) {
+		t.Fatalf("error answer %q %s: want the target's own content type and body", he.ContentType, he.Body)
+	}
+}
+
+// TestRunPassesWholeSSEFrames: a /v1 stream reaches onChunk one whole
+// frame at a time (its event and data lines, without the blank line),
+// ending with data: [DONE].
+func TestRunPassesWholeSSEFrames(t *testing.T) {
+	t.Parallel()
+	s := ollamatest.New(t)
+	c := newClient(t, s, "")
+	var frames [][]byte
+	last, err := c.Run(t.Context(), "/v1/chat/completions", []byte(`{"model":"tiny-a","messages":[{"role":"user","content":"hi"}],"stream":true}`), collect(&frames))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(frames) < 3 || string(last) != "data: [DONE]" {
+		t.Fatalf("frames %q, last %q", frames, last)
+	}
+	for _, f := range frames[:len(frames)-1] {
+		if !bytes.HasPrefix(f, []byte(`data: {"id":"chatcmpl-`)) || bytes.Contains(f, []byte("\n")) {
+			t.Fatalf("frame %q: want one whole data line", f)
+		}
+	}
+	frames = nil
+	if _, err := c.Run(t.Context(), "/v1/responses", []byte(`{"model":"tiny-a","input":"hi","stream":true}`), collect(&frames)); err != nil {
+		t.Fatal(err)
+	}
+	if len(frames) < 3 || !bytes.HasPrefix(frames[0], []byte("event: response.created\ndata: {")) ||
+		!bytes.HasPrefix(frames[len(frames)-1], []byte("event: response.completed\ndata: {")) {
+		t.Fatalf("responses frames %q", frames)
 	}
 }
 

@@ -26,8 +26,10 @@ func (e *ConnError) Is(target error) bool { return target == ErrUnreachable }
 // Ollama's own, so they can be relayed to a caller unchanged.
 type HTTPError struct {
 	Status  int
-	Message string // the "error" field, or the body as text
+	Message string // the "error" field (its "message" on /v1), or the body as text
 	Body    []byte
+	// ContentType is the answer's, to relay the body as it came.
+	ContentType string
 }
 
 func (e *HTTPError) Error() string { return fmt.Sprintf("ollama: %d %s", e.Status, e.Message) }

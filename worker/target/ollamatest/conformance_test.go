@@ -19,10 +19,18 @@ var volatile = map[string]bool{
 	"content": true, "response": true, "context": true, "embeddings": true, "embedding": true,
 	"id": true, "created": true, "modelfile": true, "model_info": true, "template": true, "parent_model": true,
 	"usage": true, "tensors": true, "parameters": true,
+	"created_at_unix": true, "completed_at": true, "item_id": true, "sequence_number": true,
 }
+
+// volatileText are keys whose string values are generated text; other
+// values under them (a chat chunk's "delta" object) are compared.
+var volatileText = map[string]bool{"text": true, "delta": true}
 
 // shape replaces volatile values by their JSON type.
 func shape(v any, key string) any {
+	if _, ok := v.(string); ok && volatileText[key] {
+		return "<string>"
+	}
 	if volatile[key] {
 		switch v.(type) {
 		case string:
@@ -115,6 +123,17 @@ func TestMatchesSamples(t *testing.T) {
 		{name: "err-generate-malformed-json"}, {name: "err-generate-missing-model"}, {name: "err-generate-unknown-model"},
 		{name: "err-model-bad-name"}, {name: "err-pull-offline"}, {name: "err-pull-offline-stream"}, {name: "err-unknown-path"},
 		{name: "v1-chat-nonstream"}, {name: "v1-chat-stream"}, {name: "v1-chat-unknown-model"}, {name: "v1-embeddings"}, {name: "v1-models"},
+		{name: "v1-chat-stream-usage"}, {name: "v1-chat-unknown-model-stream"}, {name: "v1-chat-malformed-json"},
+		{name: "v1-chat-empty-body"}, {name: "v1-chat-missing-model"}, {name: "v1-chat-no-messages"}, {name: "v1-chat-bad-field-type"},
+		{name: "v1-chat-on-embed-model"}, {name: "v1-chat-get-method"},
+		{name: "v1-completions-nonstream"}, {name: "v1-completions-stream"}, {name: "v1-completions-stream-usage"},
+		{name: "v1-completions-unknown-model"}, {name: "v1-completions-missing-model"}, {name: "v1-completions-on-embed-model"},
+		{name: "v1-completions-malformed-json"},
+		{name: "v1-responses-nonstream"}, {name: "v1-responses-stream"}, {name: "v1-responses-unknown-model"},
+		{name: "v1-embeddings-multi"}, {name: "v1-embeddings-unknown-model"}, {name: "v1-embeddings-missing-model"},
+		{name: "v1-embeddings-malformed-json"}, {name: "v1-embeddings-empty-input"},
+		{name: "v1-models-get"}, {name: "v1-models-get-tag"}, {name: "v1-models-get-unknown"}, {name: "v1-models-get-slash"},
+		{name: "v1-unknown-path"}, {name: "v1-unknown-path-post"}, {name: "v1-head-models"}, {name: "v1-options-chat"}, {name: "v1-patch-chat"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -204,6 +223,12 @@ func compare(t *testing.T, req *http.Request, want sample, ext []string) []any {
 			t.Errorf("%s:\n got %s\nwant %s", what, jsonText(got), jsonText(want))
 		}
 	}
+	if strings.HasPrefix(want.Header.Get("Content-Type"), "text/event-stream") {
+		// SSE: the same frames in the same order, runs of like frames
+		// (one per piece of text) counted once.
+		check("frames", collapse(gotFrames), collapse(wantFrames))
+		return gotFrames
+	}
 	check("first frame", gotFrames[0], wantFrames[0])
 	tail := 1 // the done line, or the error
 	if wantFrames[len(wantFrames)-1] == "[DONE]" {
@@ -238,4 +263,15 @@ func post(t *testing.T, s *Server, path, body string) []byte {
 		t.Fatalf("POST %s: %d %s", path, resp.StatusCode, b)
 	}
 	return b
+}
+
+// collapse drops each frame equal to the one before it.
+func collapse(fs []any) []any {
+	var out []any
+	for _, f := range fs {
+		if len(out) == 0 || !reflect.DeepEqual(out[len(out)-1], f) {
+			out = append(out, f)
+		}
+	}
+	return out
 }

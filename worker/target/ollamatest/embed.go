@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ollama/ollama/api"
+	"github.com/ollama/ollama/types/model"
 )
 
 // handleEmbed answers POST /api/embed: one L2-normalised float32 vector
@@ -38,8 +39,12 @@ func (s *Server) handleEmbed(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid input type")
 		return
 	}
-	if !validName(req.Model) {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("model '%s' not found", req.Model))
+	if !validName(req.Model) { // Ollama v0.17.4 answers 500 here, whatever the input
+		n := model.ParseName(req.Model)
+		if n.Model == "" {
+			n.Model = model.MissingPart
+		}
+		writeError(w, http.StatusInternalServerError, model.Unqualified(n).Error())
 		return
 	}
 	if len(inputs) == 0 {

@@ -45,8 +45,11 @@ func (s *Server) routes() http.Handler {
 		"/api/embed":           {methods: post, inference: true, h: s.handleEmbed},
 		"/api/embeddings":      {methods: post, inference: true, h: s.handleEmbeddings},
 		"/v1/chat/completions": {methods: post, inference: true, h: s.handleOpenAIChat},
+		"/v1/completions":      {methods: post, inference: true, h: s.handleOpenAICompletions},
+		"/v1/responses":        {methods: post, inference: true, h: s.handleOpenAIResponses},
 		"/v1/embeddings":       {methods: post, inference: true, h: s.handleOpenAIEmbeddings},
 		"/v1/models":           {methods: []string{http.MethodGet}, h: s.handleOpenAIModels},
+		"/v1/models/:model":    {methods: []string{http.MethodGet}, h: s.handleOpenAIModel},
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.enter() {
@@ -55,6 +58,9 @@ func (s *Server) routes() http.Handler {
 		defer s.net.active.Done()
 		s.record(r)
 		rt, ok := table[r.URL.Path]
+		if rest, found := strings.CutPrefix(r.URL.Path, "/v1/models/"); found && rest != "" && !strings.Contains(rest, "/") {
+			rt, ok = table["/v1/models/:model"] // gin's :model: one segment
+		}
 		if !ok {
 			writeText(w, http.StatusNotFound, "404 page not found")
 			return

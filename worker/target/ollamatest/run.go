@@ -3,7 +3,6 @@ package ollamatest
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"time"
 
@@ -20,7 +19,6 @@ type run struct {
 	model     string // as the request named it
 	key       string // normalized
 	stream    bool
-	openai    bool // /v1: SSE frames and the OpenAI error shape
 	keepAlive *api.Duration
 	ans       answer
 	// chunk is the line for one piece; final the done line, given the
@@ -44,9 +42,6 @@ func (x *run) serve() {
 	promptDone := time.Now()
 	if x.stream {
 		x.w.Header().Set("Content-Type", contentNDJSON)
-		if x.openai {
-			x.w.Header().Set("Content-Type", "text/event-stream")
-		}
 		x.w.WriteHeader(http.StatusOK)
 	}
 	hook := x.s.chunkHook()
@@ -84,24 +79,15 @@ func (x *run) serve() {
 	switch {
 	case x.stream:
 		x.emit(x.final(m, x.ans.doneReason, ""))
-		if x.openai {
-			_, _ = io.WriteString(x.w, "data: [DONE]\n\n")
-		}
-	case x.openai:
-		writeOpenAIJSON(x.w, http.StatusOK, x.final(m, x.ans.doneReason, string(text)))
 	default:
 		writeJSON(x.w, http.StatusOK, x.final(m, x.ans.doneReason, string(text)))
 	}
 }
 
-// emit writes one streamed chunk: an NDJSON line, or an SSE frame on /v1.
+// emit writes one streamed chunk, an NDJSON line (on /v1, the route's
+// writer turns it into an SSE frame).
 func (x *run) emit(v any) {
-	if !x.openai {
-		writeLine(x.w, v)
-		return
-	}
-	_, _ = x.w.Write(append(append([]byte("data: "), mustJSON(v)...), '\n', '\n'))
-	_ = http.NewResponseController(x.w).Flush()
+	writeLine(x.w, v)
 }
 
 // faultAt applies a mid-answer fault due before piece i and reports
@@ -125,12 +111,8 @@ func (x *run) faultAt(f Fault, i int, text []byte) bool {
 		return true
 	}
 	switch {
-	case x.stream && x.openai:
-		x.emit(openAIError(f.message))
 	case x.stream:
 		writeLine(x.w, map[string]string{"error": f.message})
-	case x.openai:
-		writeOpenAIError(x.w, http.StatusInternalServerError, f.message)
 	default:
 		writeError(x.w, http.StatusInternalServerError, f.message)
 	}

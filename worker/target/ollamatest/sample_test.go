@@ -13,7 +13,8 @@ import (
 )
 
 // samplesDir holds raw answers captured from a real Ollama v0.17.4 (copied
-// from shared/real-ollama/samples; re-run its probe.sh to refresh them).
+// from shared/real-ollama/samples; re-run its probe.sh to refresh them;
+// the v1-* ones come from testdata/probe-v1.sh).
 const samplesDir = "testdata/samples"
 
 // sample is one capture: "### curl ..." then the status line, headers, a
