@@ -102,3 +102,33 @@ func TestIdempotencyKeyLengthIsCapped(t *testing.T) {
 		t.Fatalf("queued %d, want 1", c[projections.Queued])
 	}
 }
+
+// TestJobByIdempotencyKey: GET /jobs?idempotency_key= finds the caller's
+// job under the key, and only the caller's.
+func TestJobByIdempotencyKey(t *testing.T) {
+	b := setupJobs(t, func(c *Config) { c.Tokens = map[string]string{"ci": "tok-ci", "ops": "tok-ops"} })
+	auth := func(tok string) []string { return []string{"Authorization", "Bearer " + tok} }
+	id := b.submit(t, chatBody, append(auth("tok-ci"), "Idempotency-Key", "k1")...)
+	b.submit(t, chatBody, auth("tok-ci")...)
+	list := func(tok, key string) []JobSummary {
+		t.Helper()
+		w := b.do(t, "GET", "/jobs?idempotency_key="+key, "", auth(tok)...)
+		var v struct{ Jobs []JobSummary }
+		if w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &v) != nil {
+			t.Fatalf("GET: %d %s", w.Code, w.Body.String())
+		}
+		return v.Jobs
+	}
+	if got := list("tok-ci", "k1"); len(got) != 1 || got[0].JobID != id {
+		t.Fatalf("k1: %+v, want %s", got, id)
+	}
+	if got := list("tok-ci", "k2"); len(got) != 0 {
+		t.Fatalf("unused key: %+v", got)
+	}
+	if got := list("tok-ops", "k1"); len(got) != 0 {
+		t.Fatalf("another caller's key: %+v", got)
+	}
+	if w := b.do(t, "GET", "/jobs?idempotency_key=", "", auth("tok-ci")...); w.Code != 400 {
+		t.Fatalf("empty key: %d", w.Code)
+	}
+}

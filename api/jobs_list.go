@@ -14,9 +14,15 @@ import (
 // MaxListLimit caps GET /jobs?limit=.
 const MaxListLimit = 500
 
-// listJobs serves GET /jobs?state=&model=&limit=&cursor=, newest first.
+// listJobs serves GET /jobs?state=&model=&limit=&cursor=, newest first;
+// GET /jobs?idempotency_key=K, the caller's job submitted with K (a fleet
+// asks each daemon before submitting a retry elsewhere).
 func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 	q := r.URL.Query()
+	if q.Has("idempotency_key") {
+		s.jobByKey(w, r, q.Get("idempotency_key"))
+		return
+	}
 	f := projections.Filter{State: projections.State(q.Get("state")), Model: q.Get("model"), Limit: 50}
 	if f.State != "" && !validState(f.State) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("invalid state %q: want queued, working, done, failed or cancelled", f.State))
@@ -55,6 +61,31 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, _ httprouter.P
 	}
 	if next != (ulid.ULID{}) {
 		out.NextCursor = next.String()
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// jobByKey lists the caller's job submitted under key: none or one.
+func (s *Server) jobByKey(w http.ResponseWriter, r *http.Request, key string) {
+	if key == "" || len(key) > MaxIdempotencyKey {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("invalid idempotency_key: want 1 to %d bytes", MaxIdempotencyKey))
+		return
+	}
+	if err := s.readLatest(r.Context()); err != nil {
+		return // the caller left
+	}
+	out := struct {
+		Jobs []JobSummary `json:"jobs"`
+	}{Jobs: []JobSummary{}}
+	id, ok, err := s.cfg.Jobs.Idempotent(Caller(r.Context()), key)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	if ok {
+		if j, err := s.cfg.Jobs.Job(id); err == nil {
+			out.Jobs = append(out.Jobs, summary(j))
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -42,6 +42,8 @@ type Client struct {
 	polling        bool
 	listen         string
 	advertise      string
+
+	forecastTimeout time.Duration // a Fleet's, WithForecastTimeout
 }
 
 // Option configures a Client.

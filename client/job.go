@@ -136,4 +136,7 @@ type JobSummary struct {
 	CreatedAt  time.Time `json:"created_at"`
 	FinishedAt time.Time `json:"finished_at,omitzero"`
 	Error      string    `json:"error,omitempty"`
+	// Daemon is the base URL of the daemon holding the job, set by a
+	// Fleet's List.
+	Daemon string `json:"daemon,omitempty"`
 }
