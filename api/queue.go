@@ -54,7 +54,7 @@ func (s *Server) queue(w http.ResponseWriter, r *http.Request, _ httprouter.Para
 		}
 	}
 	if m := r.URL.Query().Get("model"); m != "" {
-		v.Forecast = s.forecastFor(q, m)
+		v.Forecast = s.forecastFor(r.Context(), q, m)
 	}
 	writeJSON(w, http.StatusOK, v)
 }

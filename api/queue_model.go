@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"math"
 	"time"
 
@@ -26,9 +27,9 @@ type ModelForecast struct {
 
 // forecastFor answers for model from the shared forecast in O(models ×
 // priorities), corrected for what the queue did since the walk.
-func (s *Server) forecastFor(q *projections.Queue, model string) *ModelForecast {
+func (s *Server) forecastFor(ctx context.Context, q *projections.Queue, model string) *ModelForecast {
 	mf := &ModelForecast{Model: model}
-	if s.cfg.Inventory == nil || !s.cfg.Inventory.Has(model) {
+	if s.cfg.Inventory == nil || !s.hasModel(ctx, model) {
 		return mf
 	}
 	mf.Available = true
@@ -54,6 +55,27 @@ func (s *Server) forecastFor(q *projections.Queue, model string) *ModelForecast 
 		mf.ETAConfidence = ConfidenceLow
 	}
 	return mf
+}
+
+// inventoryRecheck is the least time between two re-polls of the target
+// for a model its last list lacked: a model pulled since shows up within
+// it, and a fleet asking every daemon for a model only some have does not
+// make the others poll their targets on every submission.
+const inventoryRecheck = 5 * time.Second
+
+// hasModel is whether the target has model, re-polling it (at most once
+// per inventoryRecheck) before saying no: right after start, before the
+// first poll, and for a model pulled since.
+func (s *Server) hasModel(ctx context.Context, model string) bool {
+	if s.cfg.Inventory.Has(model) {
+		return true
+	}
+	now, last := time.Now().UnixNano(), s.rechecked.Load()
+	if now-last < int64(inventoryRecheck) || !s.rechecked.CompareAndSwap(last, now) {
+		return false
+	}
+	ok, _ := s.cfg.Inventory.HasOrRefresh(ctx, model)
+	return ok
 }
 
 // sinceWalk corrects a newcomer's place for the queue's changes since the

@@ -9,6 +9,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
@@ -117,6 +118,9 @@ type Server struct {
 	keys   keyLocks
 	est    runTimeCache
 	fc     forecaster
+	// rechecked is when GET /queue?model= last re-polled the target for a
+	// model it did not list (unix ns).
+	rechecked atomic.Int64
 }
 
 // New builds the routes.

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -32,7 +35,7 @@ type remote struct {
 func (m *Main) newRemote(name, usage string) *remote {
 	r := &remote{m: m, fs: flag.NewFlagSet("foreman "+name, flag.ContinueOnError)}
 	r.fs.SetOutput(m.Stderr)
-	r.fs.StringVar(&r.url, "url", envOr(m.Getenv, "FOREMAN_URL", DefaultURL), "daemon address (FOREMAN_URL)")
+	r.fs.StringVar(&r.url, "url", envOr(m.Getenv, "FOREMAN_URL", DefaultURL), "daemon address, or several separated by commas: a fleet (FOREMAN_URL)")
 	r.fs.StringVar(&r.token, "token", m.Getenv("FOREMAN_TOKEN"), "bearer token (FOREMAN_TOKEN)")
 	r.fs.BoolVar(&r.json, "json", false, "print JSON instead of text")
 	r.fs.Usage = func() {
@@ -71,11 +74,59 @@ func (r *remote) parse(args []string, want int) ([]string, error) {
 	return pos, nil
 }
 
-// client connects to the daemon; it polls (the CLI streams or asks
-// itself, it never needs a webhook receiver).
+// urls are the daemons FOREMAN_URL (or --url) names: one, or a fleet
+// ("http://a:8080,http://b:8080").
+func (r *remote) urls() []string {
+	var out []string
+	for _, u := range strings.Split(r.url, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			out = append(out, u)
+		}
+	}
+	if len(out) == 0 {
+		return []string{DefaultURL}
+	}
+	return out
+}
+
+// isFleet: FOREMAN_URL names several daemons.
+func (r *remote) isFleet() bool { return len(r.urls()) > 1 }
+
+func (r *remote) options(opts []client.Option) []client.Option {
+	return append([]client.Option{client.WithToken(r.token), client.WithPolling(), client.WithPollInterval(time.Second)}, opts...)
+}
+
+// client connects to the (first) daemon; it polls (the CLI streams or
+// asks itself, it never needs a webhook receiver).
 func (r *remote) client(opts ...client.Option) *client.Client {
-	opts = append([]client.Option{client.WithToken(r.token), client.WithPolling(), client.WithPollInterval(time.Second)}, opts...)
-	return client.New(r.url, opts...)
+	return client.New(r.urls()[0], r.options(opts)...)
+}
+
+// fleet is the daemons FOREMAN_URL names, as one.
+func (r *remote) fleet(opts ...client.Option) *client.Fleet {
+	return client.NewFleet(r.urls(), r.options(opts)...)
+}
+
+// clientFor connects to the daemon that holds job id: with a fleet, the
+// one that answers for it.
+func (r *remote) clientFor(ctx context.Context, id string, opts ...client.Option) (*client.Client, error) {
+	if !r.isFleet() {
+		return r.client(opts...), nil
+	}
+	return r.fleet(opts...).Locate(ctx, id)
+}
+
+// partial reports the daemons of a fleet that did not answer, on stderr:
+// the others' answer is still printed. Other errors are returned.
+func (r *remote) partial(err error) error {
+	var pe *client.PartialError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	for _, u := range slices.Sorted(maps.Keys(pe.Daemons)) {
+		fmt.Fprintf(r.m.Stderr, "foreman: %s did not answer: %v\n", u, r.explain(pe.Daemons[u]))
+	}
+	return nil
 }
 
 // explain turns the errors a person meets most into advice.
@@ -84,7 +135,7 @@ func (r *remote) explain(err error) error {
 	var ae *client.APIError
 	switch {
 	case errors.As(err, &ue):
-		return fmt.Errorf("cannot reach the foreman daemon at %s: is `foreman serve` running there? (set FOREMAN_URL or --url): %w", r.url, ue.Err)
+		return fmt.Errorf("cannot reach the foreman daemon at %s: is `foreman serve` running there? (set FOREMAN_URL or --url): %w", ue.URL, ue.Err)
 	case errors.As(err, &ae) && ae.Status == 401 && r.token == "":
 		return fmt.Errorf("the daemon at %s requires a bearer token: set FOREMAN_TOKEN (or --token): %w", r.url, err)
 	case errors.As(err, &ae) && ae.Status == 401:

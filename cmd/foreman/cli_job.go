@@ -32,7 +32,10 @@ func (c *JobCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	cl := r.client(client.WithPollInterval(200 * time.Millisecond))
+	cl, err := r.clientFor(ctx, pos[0], client.WithPollInterval(200*time.Millisecond))
+	if err != nil {
+		return r.explain(err)
+	}
 	j, err := cl.Get(ctx, pos[0])
 	if err != nil {
 		return r.explain(err)

@@ -38,7 +38,10 @@ func (c *JobActionCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	cl := r.client()
+	cl, err := r.clientFor(ctx, pos[0])
+	if err != nil {
+		return r.explain(err)
+	}
 	if err := c.act(ctx, cl, pos[0]); err != nil {
 		return r.explain(err)
 	}

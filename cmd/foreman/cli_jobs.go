@@ -23,7 +23,18 @@ func (c *JobsCommand) Run(ctx context.Context, args []string) error {
 	if _, err := r.parse(args, 0); err != nil {
 		return err
 	}
-	l, err := r.client().List(ctx, o)
+	var l *client.JobList
+	var err error
+	if r.isFleet() {
+		// Each daemon's page, merged newest first; a daemon down is
+		// reported, not fatal.
+		l, err = r.fleet().List(ctx, o)
+		if l != nil {
+			err = r.partial(err)
+		}
+	} else {
+		l, err = r.client().List(ctx, o)
+	}
 	if err != nil {
 		return r.explain(err)
 	}
@@ -31,9 +42,17 @@ func (c *JobsCommand) Run(ctx context.Context, args []string) error {
 		return r.printJSON(l)
 	}
 	now := time.Now()
-	tw := table(c.m.Stdout, "ID", "STATE", "MODEL", "AGE", "ATTEMPTS", "ERROR")
+	header := []string{"ID", "STATE", "MODEL", "AGE", "ATTEMPTS", "ERROR"}
+	if r.isFleet() {
+		header = append(header[:1:1], append([]string{"DAEMON"}, header[1:]...)...)
+	}
+	tw := table(c.m.Stdout, header...)
 	for _, j := range l.Jobs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", j.JobID, j.State, j.Model, age(now, j.CreatedAt), strconv.Itoa(j.Attempts), short(j.Error, 50))
+		id := j.JobID
+		if r.isFleet() {
+			id += "\t" + j.Daemon
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", id, j.State, j.Model, age(now, j.CreatedAt), strconv.Itoa(j.Attempts), short(j.Error, 50))
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -45,20 +45,41 @@ func (c *SubmitCommand) Run(ctx context.Context, args []string) error {
 	}
 	req.Priority = *priority
 	cl := r.client(client.WithPollInterval(200 * time.Millisecond))
-	id, err := cl.Enqueue(ctx, req)
+	var id string
+	if r.isFleet() {
+		// Routed to the daemon expected to finish it first.
+		f := r.fleet(client.WithPollInterval(200 * time.Millisecond))
+		if id, err = f.Enqueue(ctx, req); err == nil {
+			cl, err = f.Locate(ctx, id)
+		}
+	} else {
+		id, err = cl.Enqueue(ctx, req)
+	}
 	if err != nil {
 		return r.explain(err)
 	}
 	if *async {
 		if r.json {
-			return r.printJSON(map[string]string{"job_id": id})
+			out := map[string]string{"job_id": id}
+			if r.isFleet() {
+				out["daemon"] = cl.BaseURL()
+			}
+			return r.printJSON(out)
 		}
 		fmt.Fprintln(c.m.Stdout, id)
+		if r.isFleet() {
+			fmt.Fprintf(c.m.Stderr, "job %s on %s\n", id, cl.BaseURL())
+		}
 		return nil
 	}
 	// The id first, on stderr, so that the job can be found again
-	// (foreman watch ID) whatever happens to this terminal.
-	fmt.Fprintf(c.m.Stderr, "job %s\n", id)
+	// (foreman watch ID) whatever happens to this terminal; with a
+	// fleet, the daemon it went to.
+	if r.isFleet() {
+		fmt.Fprintf(c.m.Stderr, "job %s on %s\n", id, cl.BaseURL())
+	} else {
+		fmt.Fprintf(c.m.Stderr, "job %s\n", id)
+	}
 	return follow(ctx, r, cl, id)
 }
 

@@ -36,6 +36,9 @@ func (c *WebhooksCommand) Run(ctx context.Context, args []string) error {
 	if req.To != 0 && req.To < req.From {
 		return &usageError{fmt.Sprintf("--to %d is below --from %d", req.To, req.From)}
 	}
+	if r.isFleet() {
+		return &usageError{"webhook offsets are one daemon's: give one daemon (--url) to replay"}
+	}
 	rep, err := r.client().ReplayWebhooks(ctx, req)
 	if err != nil {
 		return r.explain(err)
