@@ -9,18 +9,21 @@ import (
 const clientSetting = "FOREMAN_URL"
 
 // knownSettings lists every FOREMAN_* variable foreman reads. The daemon's
-// are collected by running LoadConfig against an empty environment, so a
-// new setting is known the moment LoadConfig reads it.
+// and the router's are collected by running LoadConfig and LoadRouteConfig
+// against an empty environment, so a new setting is known the moment
+// either reads it.
 func knownSettings() []string {
 	seen := map[string]bool{}
 	known := []string{clientSetting}
-	LoadConfig(func(k string) string {
+	collect := func(k string) string {
 		if !seen[k] {
 			seen[k] = true
 			known = append(known, k)
 		}
 		return ""
-	})
+	}
+	LoadConfig(collect)
+	LoadRouteConfig(collect)
 	return known
 }
 

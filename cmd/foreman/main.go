@@ -92,13 +92,14 @@ const usage = `foreman fronts one Ollama server with a durable, queued job endpo
 
 Usage:
   foreman serve               run the daemon (settings: FOREMAN_* variables)
+  foreman route               route to several daemons by their forecasts (FOREMAN_ROUTE_*)
   foreman log <command>       inspect, verify and export an event log offline
   foreman backup DIR          write a consistent copy of the store to DIR
   foreman version             print the version (also --version)
   foreman completion bash|zsh print a shell completion script
 
-Client commands (daemon at FOREMAN_URL, default http://127.0.0.1:8080;
-token FOREMAN_TOKEN; --json for JSON output):
+Client commands (daemon at FOREMAN_URL, default http://127.0.0.1:8080, or
+several separated by commas: a fleet; token FOREMAN_TOKEN; --json for JSON output):
   foreman submit MODEL [PROMPT]   submit a job, stream its answer (--async: print the id)
   foreman jobs                    list jobs (--state, --model, --limit)
   foreman job ID                  a job's detail (elapsed, tokens, ETA) and history
@@ -123,6 +124,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "serve":
 		return (&ServeCommand{m: m}).Run(ctx, rest)
+	case "route":
+		return (&RouteCommand{m: m}).Run(ctx, rest)
 	case "log":
 		return (&LogCommand{m: m}).Run(ctx, rest)
 	case "backup":
