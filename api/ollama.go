@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
@@ -34,9 +33,6 @@ func (s *Server) ollamaRoutes() {
 		{"POST", "/api/blobs/:digest"}, {"HEAD", "/api/blobs/:digest"},
 	} {
 		r.Handle(rt.method, rt.path, a(notServed))
-	}
-	for _, m := range []string{"GET", "POST", "PUT", "DELETE"} {
-		r.Handle(m, "/v1/*rest", a(openAINotServed))
 	}
 }
 
@@ -151,11 +147,4 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool)
 
 func notServed(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
 	writeError(w, http.StatusNotImplemented, fmt.Sprintf("foreman does not serve %s %s: manage models on the Ollama host itself (ADR-0020)", r.Method, r.URL.Path))
-}
-
-func openAINotServed(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
-	writeJSON(w, http.StatusNotImplemented, map[string]any{"error": map[string]any{
-		"message": fmt.Sprintf("foreman does not serve the OpenAI-compatible API (%s); use the native Ollama API (ADR-0003, ADR-0020)", strings.TrimSpace(r.URL.Path)),
-		"type":    "api_error", "param": nil, "code": nil,
-	}})
 }

@@ -154,11 +154,12 @@ func New(cfg Config) *Server {
 	cfg.DefaultRunTime = cmp.Or(cfg.DefaultRunTime, DefaultDefaultRunTime)
 	s := &Server{cfg: cfg, router: httprouter.New(), auth: newAuth(cfg.Tokens)}
 	s.router.HandleMethodNotAllowed = true
-	s.router.MethodNotAllowed = plain(http.StatusMethodNotAllowed, "405 method not allowed")
-	s.router.NotFound = plain(http.StatusNotFound, "404 page not found")
+	s.router.MethodNotAllowed = openAIOr(openAIMethodNotAllowed, plain(http.StatusMethodNotAllowed, "405 method not allowed"))
+	s.router.NotFound = openAIOr(openAINotFound, plain(http.StatusNotFound, "404 page not found"))
 	s.router.GET("/healthz", s.healthz)
 	s.router.POST("/admin/backup", s.auth.require(s.backup))
 	s.ollamaRoutes()
+	s.openAIRoutes()
 	s.jobRoutes()
 	s.router.GET("/events", s.auth.require(s.tailEvents))
 	if cfg.Metrics != nil {
@@ -186,6 +187,16 @@ func plain(status int, msg string) http.Handler {
 		w.Header().Set("Content-Type", "text/plain")
 		w.WriteHeader(status)
 		w.Write([]byte(msg))
+	})
+}
+
+// openAIOr answers a /v1 path with v1 (OpenAI's error shape), any other
+// with h.
+func openAIOr(v1 func(http.ResponseWriter, *http.Request) bool, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !v1(w, r) {
+			h.ServeHTTP(w, r)
+		}
 	})
 }
 

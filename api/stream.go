@@ -1,13 +1,15 @@
 package api
 
 import (
+	"bytes"
 	"net/http"
 
 	"github.com/julienschmidt/httprouter"
 )
 
 // streamJob serves GET /jobs/{id}/stream: the job's output as NDJSON while
-// it runs, then the final result; for a finished job just the result. When
+// it runs (an OpenAI job's SSE frames as their data, one line each), then
+// the final result; for a finished job just the result. When
 // an attempt fails and the job is retried, a {"restart":true} line says
 // that the lines before it are void and the next attempt's output follows.
 func (s *Server) streamJob(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
@@ -34,7 +36,7 @@ func (s *Server) streamJob(w http.ResponseWriter, r *http.Request, ps httprouter
 			return
 		}
 		var end uint64
-		relaying, begun := true, false
+		relaying, begun, sse := true, false, false
 		for done := false; !done; {
 			select {
 			case <-r.Context().Done():
@@ -53,6 +55,13 @@ func (s *Server) streamJob(w http.ResponseWriter, r *http.Request, ps httprouter
 						writeLine(w, map[string]bool{"restart": true})
 					}
 					begun, relaying = true, m.Status < 300
+					sse = framingOf(m.ContentType).sse
+				case relaying && err == nil && sse:
+					// A /v1 stream's frame: its data, as one NDJSON line
+					// (a /v1/responses event names itself in "type").
+					if data := sseData(m.Data); len(data) > 0 && string(data) != "[DONE]" {
+						_, err = w.Write(append(data, '\n'))
+					}
 				case relaying && err == nil:
 					_, err = w.Write(append(m.Data, '\n'))
 				}
@@ -84,4 +93,19 @@ func (s *Server) streamJob(w http.ResponseWriter, r *http.Request, ps httprouter
 	case v.Error != "":
 		writeLine(w, map[string]string{"error": v.Error})
 	}
+}
+
+// sseData is an SSE frame's data: its "data:" lines, joined.
+func sseData(frame []byte) []byte {
+	var data []byte
+	for line := range bytes.Lines(frame) {
+		line = bytes.TrimRight(line, "\r\n")
+		if rest, ok := bytes.CutPrefix(line, []byte("data:")); ok {
+			if data != nil {
+				data = append(data, '\n')
+			}
+			data = append(data, bytes.TrimPrefix(rest, []byte(" "))...)
+		}
+	}
+	return data
 }

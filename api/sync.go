@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -65,7 +66,7 @@ func (s *Server) syncJob(kind eventlog.Kind) httprouter.Handle {
 // even when the job had already ended.
 func (s *Server) relay(w http.ResponseWriter, r *http.Request, id ulid.ULID, sub *Subscription) {
 	g := s.guardWrites(w)
-	status, ndjson := 0, false
+	status, fr := 0, framing{}
 	for {
 		select {
 		case <-r.Context().Done():
@@ -82,7 +83,7 @@ func (s *Server) relay(w http.ResponseWriter, r *http.Request, id ulid.ULID, sub
 				if status != 0 {
 					continue // a later attempt cannot restart the response
 				}
-				status, ndjson = m.Status, strings.HasPrefix(m.ContentType, "application/x-ndjson")
+				status, fr = m.Status, framingOf(m.ContentType)
 				w.Header().Set("Content-Type", m.ContentType)
 				w.WriteHeader(status)
 			case m.End:
@@ -90,14 +91,14 @@ func (s *Server) relay(w http.ResponseWriter, r *http.Request, id ulid.ULID, sub
 				case m.Err == "":
 				case status == 0:
 					writeError(w, http.StatusBadGateway, m.Err)
-				case status < 300 && ndjson:
-					writeLine(w, map[string]string{"error": m.Err})
+				case status < 300:
+					fr.writeError(w, m.Err)
 				}
 				return
 			default:
 				_, err = w.Write(m.Data)
-				if ndjson && err == nil {
-					_, err = w.Write([]byte("\n"))
+				if fr.sep != "" && err == nil {
+					_, err = w.Write([]byte(fr.sep))
 				}
 			}
 			if err != nil {
@@ -112,10 +113,41 @@ func (s *Server) relay(w http.ResponseWriter, r *http.Request, id ulid.ULID, sub
 			return
 		}
 		if lagged {
-			writeLine(w, map[string]string{"error": "foreman: the caller read too slowly and output was dropped"})
+			fr.writeError(w, "foreman: the caller read too slowly and output was dropped")
 			s.requestCancel(r.Context(), id, "caller too slow: output dropped")
 			g.cut()
 		}
+	}
+}
+
+// framing is how a streamed answer's chunks are delimited, and how an
+// error after its first byte is told: an NDJSON {"error"} line on the
+// native routes, an SSE data frame in OpenAI's error shape on /v1 (the
+// OpenAI SDKs raise an event that carries "error"). A whole JSON answer
+// has neither.
+type framing struct {
+	sep string // written after each chunk
+	sse bool
+}
+
+func framingOf(contentType string) framing {
+	switch {
+	case strings.HasPrefix(contentType, "application/x-ndjson"):
+		return framing{sep: "\n"}
+	case strings.HasPrefix(contentType, "text/event-stream"):
+		return framing{sep: "\n\n", sse: true}
+	}
+	return framing{}
+}
+
+func (f framing) writeError(w http.ResponseWriter, msg string) {
+	switch {
+	case f.sse:
+		b, _ := json.Marshal(map[string]any{"error": map[string]any{"message": msg, "type": "api_error", "param": nil, "code": nil}})
+		w.Write(append(append([]byte("data: "), b...), '\n', '\n'))
+		http.NewResponseController(w).Flush()
+	case f.sep != "":
+		writeLine(w, map[string]string{"error": msg})
 	}
 }
 

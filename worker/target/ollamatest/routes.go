@@ -70,6 +70,10 @@ func (s *Server) routes() http.Handler {
 			writeText(w, http.StatusMethodNotAllowed, "405 method not allowed")
 			return
 		}
+		if rt.inference {
+			s.running(1)
+			defer s.running(-1)
+		}
 		if f, ok := s.takeFault(r.URL.Path, rt.inference); ok {
 			switch f.kind {
 			case faultHTTP:
@@ -158,4 +162,22 @@ func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request) {
 // handleVersion answers GET /api/version.
 func (s *Server) handleVersion(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"version": Version})
+}
+
+// running counts the inference requests being answered, keeping the most
+// seen at once.
+func (s *Server) running(d int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inflight += d
+	s.maxInflight = max(s.maxInflight, s.inflight)
+}
+
+// MaxInFlight is the most inference requests (chat, generate, embed and
+// their /v1 routes) the server was answering at once: 1 for a client that
+// sends them one at a time.
+func (s *Server) MaxInFlight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.maxInflight
 }

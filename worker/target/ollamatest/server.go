@@ -36,6 +36,8 @@ type Server struct {
 	faults   []pendingFault
 	gates    map[string]*Gate
 	onChunk  func(model string, i int)
+	// inflight and maxInflight count inference requests (MaxInFlight).
+	inflight, maxInflight int
 
 	net netState
 }
