@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/julienschmidt/httprouter"
 	"github.com/oklog/ulid/v2"
@@ -57,7 +58,7 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, _ httprouter.P
 		NextCursor string       `json:"next_cursor,omitempty"`
 	}{Jobs: make([]JobSummary, 0, len(jobs))}
 	for _, j := range jobs {
-		out.Jobs = append(out.Jobs, summary(j))
+		out.Jobs = append(out.Jobs, s.summary(j))
 	}
 	if next != (ulid.ULID{}) {
 		out.NextCursor = next.String()
@@ -84,7 +85,7 @@ func (s *Server) jobByKey(w http.ResponseWriter, r *http.Request, key string) {
 	}
 	if ok {
 		if j, err := s.cfg.Jobs.Job(id); err == nil {
-			out.Jobs = append(out.Jobs, summary(j))
+			out.Jobs = append(out.Jobs, s.summary(j))
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -102,19 +103,31 @@ type JobSummary struct {
 	CreatedAt  string `json:"created_at"`
 	FinishedAt string `json:"finished_at,omitempty"`
 	Error      string `json:"error,omitempty"`
+	// Position, ETA and ETASeconds are as in GET /jobs/{id}, for queued
+	// and working jobs: a list of the queue shows when each job should end.
+	Position   *int       `json:"position,omitempty"`
+	ETA        *time.Time `json:"eta,omitempty"`
+	ETASeconds *int64     `json:"eta_seconds,omitempty"`
 }
 
-func summary(j projections.Job) JobSummary {
-	s := JobSummary{JobID: j.ID.String(), State: string(j.State), Model: j.Model, Kind: string(j.Kind),
+// summary is a job's row, with its position and ETA from the shared
+// forecast (O(1) each, eta.go).
+func (s *Server) summary(j projections.Job) JobSummary {
+	sm := JobSummary{JobID: j.ID.String(), State: string(j.State), Model: j.Model, Kind: string(j.Kind),
 		Priority: j.Priority, Attempts: j.Attempts, Submitter: j.Submitter,
 		CreatedAt: projections.Time(j.SubmittedAt).Format(timeFormat)}
 	if j.FinishedAt != 0 {
-		s.FinishedAt = projections.Time(j.FinishedAt).Format(timeFormat)
+		sm.FinishedAt = projections.Time(j.FinishedAt).Format(timeFormat)
 	}
 	if j.State != projections.Done {
-		s.Error = j.LastError
+		sm.Error = j.LastError
 	}
-	return s
+	if j.State == projections.Queued || j.State == projections.Working {
+		var v JobView
+		s.estimate(&v, j)
+		sm.Position, sm.ETA, sm.ETASeconds = v.Position, v.ETA, v.ETASeconds
+	}
+	return sm
 }
 
 const timeFormat = "2006-01-02T15:04:05.999999999Z07:00"

@@ -17,6 +17,9 @@ type QueueView struct {
 	Next    *JobSummary  `json:"next,omitempty"`
 	// Forecast answers ?model=M (queue_model.go).
 	Forecast *ModelForecast `json:"forecast,omitempty"`
+	// Offset is the last event this view includes: a reader that follows
+	// GET /events from Offset+1 misses no change after it (the dashboard).
+	Offset uint64 `json:"offset"`
 }
 
 // QueueDepth counts queued jobs of one model at one priority.
@@ -30,11 +33,15 @@ type QueueDepth struct {
 // O(models × priorities + log n), whatever the depth; with ?model=M, also
 // where a job of M submitted now would run, from the shared forecast.
 func (s *Server) queue(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	var off uint64
+	if s.cfg.Log != nil {
+		off = s.cfg.Log.LastOffset() // read first: the view then includes at least this
+	}
 	if err := s.readLatest(r.Context()); err != nil {
 		return // the caller left
 	}
 	q := s.cfg.Jobs.Queue()
-	v := QueueView{Loaded: []string{}, Depth: []QueueDepth{}, Waiting: q.Len()}
+	v := QueueView{Loaded: []string{}, Depth: []QueueDepth{}, Waiting: q.Len(), Offset: off}
 	for _, m := range s.cfg.Inventory.Running() {
 		v.Loaded = append(v.Loaded, m.Name)
 	}
@@ -65,6 +72,6 @@ func (s *Server) summaryOf(e projections.Entry) *JobSummary {
 	if err != nil {
 		return nil
 	}
-	sm := summary(j)
+	sm := s.summary(j)
 	return &sm
 }

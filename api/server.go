@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/julienschmidt/httprouter"
+
+	"github.com/foreman-dev/foreman/api/ui"
 )
 
 // Health reports whether the Ollama target is reachable.
@@ -165,6 +167,11 @@ func New(cfg Config) *Server {
 	if cfg.Metrics != nil {
 		s.router.GET("/metrics", s.auth.require(s.metrics))
 	}
+	// The dashboard's files hold no data, so they load without a token;
+	// the page sends one with every API call it makes (api/ui).
+	page := ui.Handler("/ui")
+	s.router.Handler(http.MethodGet, "/ui/*file", page)
+	s.router.Handler(http.MethodHead, "/ui/*file", page)
 	return s
 }
 
