@@ -52,6 +52,8 @@ type Config struct {
 	// Metrics serves GET /metrics behind the token (api/metrics); nil:
 	// 404.
 	Metrics http.Handler
+	// Activity serves GET /stats (metrics.Collector); nil: 404.
+	Activity Activity
 	// Events serves GET /events; nil: Log, when it is one (eventlog.Log).
 	Events EventSource
 	// Now is the clock of estimates (ETA, Retry-After); nil: time.Now.
@@ -166,6 +168,9 @@ func New(cfg Config) *Server {
 	s.router.GET("/events", s.auth.require(s.tailEvents))
 	if cfg.Metrics != nil {
 		s.router.GET("/metrics", s.auth.require(s.metrics))
+	}
+	if cfg.Activity != nil {
+		s.router.GET("/stats", s.auth.require(s.stats))
 	}
 	// The dashboard's files hold no data, so they load without a token;
 	// the page sends one with every API call it makes (api/ui).

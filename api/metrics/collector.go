@@ -82,6 +82,7 @@ type Collector struct {
 	// fold state, owned by the goroutine in Run
 	jobs      map[ulid.ULID]*jobState
 	lastModel string // model of the last job.started: foreman's view of what is loaded
+	win       window // the last hour, for GET /stats
 
 	seen      atomic.Uint64 // highest offset folded
 	changed   atomic.Pointer[chan struct{}]
@@ -123,6 +124,11 @@ func (c *Collector) Handler() http.Handler { return c.handler }
 // Registry is the private registry, for tests that gather directly.
 func (c *Collector) Registry() *prometheus.Registry { return c.reg }
 
+// Window is what the last hour looked like (GET /stats): jobs finished,
+// swaps, waits. Unlike the counters it includes what the replay at start
+// saw, so a restart does not empty it; Since says where it starts.
+func (c *Collector) Window() Window { return c.win.sum(c.cfg.Now()) }
+
 // Seen is the highest offset the Collector has folded.
 func (c *Collector) Seen() uint64 { return c.seen.Load() }
 
@@ -158,6 +164,7 @@ func (c *Collector) Run(ctx context.Context) error {
 		}
 	}
 	c.advance(end)
+	c.win.seen(c.cfg.Now()) // nothing replayed: the window starts now
 	c.readyOnce.Do(func() { close(c.ready) })
 	for {
 		if err := c.cfg.Log.Wait(ctx, c.seen.Load()); err != nil {

@@ -55,11 +55,15 @@ func (c *Collector) job(id ulid.ULID) *jobState {
 // skipped, because the log is the authority.
 func (c *Collector) fold(e eventlog.Event, count bool) {
 	m := c.m
+	now := c.cfg.Now()
 	if count {
-		if lat := c.cfg.Now().Sub(e.Time); lat >= 0 {
+		if lat := now.Sub(e.Time); lat >= 0 {
 			m.appendLatency.Observe(lat.Seconds())
 		}
 	}
+	// The window (GET /stats) is folded in the replay too: the last hour
+	// is what it was, not what the daemon saw since it started.
+	c.win.seen(e.Time)
 	switch e.Type {
 	case eventlog.JobSubmitted:
 		var p eventlog.Submitted
@@ -72,11 +76,16 @@ func (c *Collector) fold(e eventlog.Event, count bool) {
 		}
 	case eventlog.JobStarted:
 		s := c.job(e.Job)
-		if count {
-			if !s.isWorking && !s.runnable.IsZero() {
-				m.wait.WithLabelValues(s.model).Observe(nonNegative(e.Time.Sub(s.runnable)))
+		if !s.isWorking && !s.runnable.IsZero() {
+			wait := e.Time.Sub(s.runnable)
+			c.win.wait(e.Time, now, wait)
+			if count {
+				m.wait.WithLabelValues(s.model).Observe(nonNegative(wait))
 			}
-			if c.lastModel != "" && c.lastModel != s.model {
+		}
+		if c.lastModel != "" && c.lastModel != s.model {
+			c.win.swap(e.Time, now)
+			if count {
 				m.swaps.Inc()
 			}
 		}
@@ -109,6 +118,7 @@ func (c *Collector) fold(e eventlog.Event, count bool) {
 	case eventlog.JobSucceeded, eventlog.JobFailed, eventlog.JobCancelled:
 		s := c.job(e.Job)
 		outcome := terminalOutcome[e.Type]
+		c.win.finish(e.Time, now, e.Type == eventlog.JobFailed)
 		if count {
 			m.finished.WithLabelValues(s.model, outcome).Inc()
 		}

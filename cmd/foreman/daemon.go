@@ -134,7 +134,7 @@ func (d *Daemon) wire() error {
 		JobTimeout: cfg.JobTimeout, MaxJobTimeout: cfg.MaxJobTimeout, DefaultNumPredict: cfg.DefaultNumPredict,
 		MaxBody: cfg.MaxBody, MaxAttempts: cfg.MaxAttempts, MaxQueue: cfg.MaxQueue,
 		BodyTimeout: cfg.BodyTimeout, WriteTimeout: cfg.WriteTimeout,
-		WebhookHosts: guard, PublicURL: cfg.PublicURL, Metrics: d.metrics.Handler(),
+		WebhookHosts: guard, PublicURL: cfg.PublicURL, Metrics: d.metrics.Handler(), Activity: d.metrics,
 		Logger: d.logger.With("part", "api"),
 	})
 	d.webhooks, err = webhook.New(webhook.Config{Log: d.log, Render: srv, Secret: cfg.WebhookSecret,

@@ -250,7 +250,7 @@ function scheduleDetail() {
 }
 
 async function refresh() {
-  const [q] = await Promise.all([apiJSON("/queue"), loadJobs()]);
+  const [q] = await Promise.all([apiJSON("/queue"), loadJobs(), loadStats()]);
   renderQueue(q);
   await loadNext();
 }

@@ -95,6 +95,8 @@ func TestNewJobAppearsWithinASecondAndChangesStateLive(t *testing.T) {
 	// The first tokens show in the running panel while the job runs.
 	tb.waitJS(`document.querySelector("#output").textContent.length > 0`, 5*time.Second)
 	tb.waitJS(rowState(id, "done"), 10*time.Second)
+	// The numbers follow: one job ended, one wait measured.
+	tb.waitJS(`document.querySelector("#stat-jpm").textContent === "1.0" && document.querySelector("#stat-wait").textContent !== "–"`, 2*time.Second)
 
 	navsAfter := eval[int](tb, `performance.getEntriesByType("navigation").length`)
 	reloaded := eval[bool](tb, `performance.getEntriesByType("navigation")[0].type === "reload"`)
