@@ -6,10 +6,12 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/foreman-dev/foreman/worker/target/ollamatest"
@@ -124,7 +126,8 @@ func TestCancelAQueuedJobFromItsButton(t *testing.T) {
 	if strings.Join(buttons, ",") != "open,cancel" {
 		t.Fatalf("a queued row's buttons: %v", buttons)
 	}
-	tb.run(chromedp.Click(chromedp.CSS(row(queued)) + ` button[data-action="cancel"]`))
+	// By keyboard: the action is a button, focused and pressed with Enter.
+	tb.run(chromedp.Focus(chromedp.CSS(row(queued)+` button[data-action="cancel"]`)), chromedp.KeyEvent("\r"))
 	tb.waitJS(rowState(queued, "cancelled"), 2*time.Second)
 	if s := d.jobState(t, queued); s != "cancelled" {
 		t.Fatalf("job %s is %s after the click", queued, s)
@@ -134,7 +137,7 @@ func TestCancelAQueuedJobFromItsButton(t *testing.T) {
 	tb.waitJS(rowState(running, "working"), time.Second)
 
 	// Retry from the page puts it back in the queue.
-	tb.run(chromedp.Click(chromedp.CSS(row(queued)) + ` button[data-action="retry"]`))
+	tb.run(chromedp.Click(chromedp.CSS(row(queued) + ` button[data-action="retry"]`)))
 	tb.waitJS(rowState(queued, "queued"), 2*time.Second)
 	gate.Release()
 	tb.waitJS(rowState(queued, "done"), 5*time.Second)
@@ -149,7 +152,7 @@ func TestOpenAJobsTimeline(t *testing.T) {
 	tb.login()
 	id := d.submit(t, chat("tiny-b", "what is a GPU?"))
 	tb.waitJS(rowState(id, "done"), 5*time.Second)
-	tb.run(chromedp.Click(chromedp.CSS(row(id)) + ` button[data-action="open"]`))
+	tb.run(chromedp.Click(chromedp.CSS(row(id) + ` button[data-action="open"]`)))
 	tb.waitJS(`!document.querySelector("#detail").hidden`, 2*time.Second)
 	tb.waitJS(fmt.Sprintf(`document.querySelector("#detail-id").textContent === %q`, id), 2*time.Second)
 
@@ -193,7 +196,7 @@ func TestJobDataIsRenderedAsText(t *testing.T) {
 	if !strings.Contains(errCell, "<img src=y") {
 		t.Fatalf("error cell %q", errCell)
 	}
-	tb.run(chromedp.Click(chromedp.CSS(row(id)) + ` button[data-action="open"]`))
+	tb.run(chromedp.Click(chromedp.CSS(row(id) + ` button[data-action="open"]`)))
 	tb.waitJS(fmt.Sprintf(`document.querySelector("#detail-id").textContent === %q`, id), 2*time.Second)
 	prompt := eval[string](tb, `document.querySelector("#detail-request pre.prompt").textContent`)
 	if prompt != xss {
@@ -270,6 +273,28 @@ func TestFiltersAndPaging(t *testing.T) {
 	tb.checkConsole()
 }
 
+// TestWebhookDeliveriesShowInTheDetail: a job's detail lists each
+// delivery's outcome per job event, as the log records them.
+func TestWebhookDeliveriesShowInTheDetail(t *testing.T) {
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer recv.Close()
+	d := startDaemon(t, token)
+	tb := open(t, d)
+	tb.login()
+	id := d.submit(t, chat("tiny-a", "hook me", fmt.Sprintf(`"state_webhook_url":%q`, recv.URL+"/hook")))
+	tb.waitJS(rowState(id, "done"), 5*time.Second)
+	tb.run(chromedp.Click(chromedp.CSS(row(id) + ` button[data-action="open"]`)))
+	// The detail follows the job's events: the deliveries show as they land.
+	tb.waitJS(`[...document.querySelectorAll('#detail-webhooks [data-webhook="webhook.delivered"]')].some(li => li.textContent.includes("job.succeeded"))`, 10*time.Second)
+	text := eval[string](tb, `document.querySelector("#detail-webhooks").textContent`)
+	if !strings.Contains(text, recv.URL) || !strings.Contains(text, "HTTP 204") {
+		t.Fatalf("webhooks shown as %q", text)
+	}
+	tb.checkConsole()
+}
+
 // TestOneColumnOnAPhone: under 700 px the panels stack.
 func TestOneColumnOnAPhone(t *testing.T) {
 	d := startDaemon(t, token)
@@ -279,6 +304,17 @@ func TestOneColumnOnAPhone(t *testing.T) {
 	cols := eval[string](tb, `getComputedStyle(document.querySelector("main")).gridTemplateColumns`)
 	if strings.Count(cols, "px") != 1 {
 		t.Fatalf("grid columns at 390px: %q, want one", cols)
+	}
+	// Dark when the system is.
+	light := eval[string](tb, `getComputedStyle(document.body).backgroundColor`)
+	if _, err := chromedp.Call(tb.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+		Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}}); err != nil {
+		t.Fatal(err)
+	}
+	tb.waitJS(fmt.Sprintf(`getComputedStyle(document.body).backgroundColor !== %q`, light), time.Second)
+	dark := eval[string](tb, `getComputedStyle(document.body).backgroundColor`)
+	if dark != "rgb(15, 18, 22)" {
+		t.Fatalf("background %s in light mode, %s in dark", light, dark)
 	}
 	tb.checkConsole()
 }
