@@ -51,6 +51,7 @@ go tool pprof -top -nodecount=15 "$tmp/foreman.test" "$tmp/submit.prof" 2>/dev/n
 run syncchat go test -run '^$' -bench SyncChat -benchtime 3s ./cmd/foreman/
 run sched    go test -run '^$' -bench Scheduling -benchtime 16x ./worker/
 run webhook  go test -run '^$' -bench Delivery -benchtime 2000x ./api/webhook/
+run ship     go test -run '^$' -bench Ship -benchtime 3x -cpu 2 ./eventlog/ship/
 if [[ -x ${REALOLLAMA_ROOT:-$HOME/.cache/real-ollama}/bin/ollama ]]; then
   run swaps env E2E_REPORT="$tmp/swaps-report" go test -tags e2e -count=1 -run TestRealSwaps ./cmd/foreman/e2e/ || true
 else
@@ -155,6 +156,15 @@ $(table "$tmp/sched")
 disk-backed log, signing each delivery, to a loopback receiver that verifies every signature; timed
 until each delivery is recorded as \`webhook.delivered\` in the log.
 $(table "$tmp/webhook")
+
+## Shipping the log to JetStream
+
+\`go test -run '^\$' -bench Ship -benchtime 3x -cpu 2 ./eventlog/ship/\` — the shipper over a
+disk-backed log of 100,000 events (jobs of submitted, started, succeeded) to a JetStream server in the
+same process (file storage, R1); one op ships all 100,000 and waits for every ack; \`window\` is the
+events published before their acks are awaited (2048 is the default). \`stored-B/event\` is what the
+stream's file store holds per event.
+$(table "$tmp/ship")
 
 ## Real swaps against the real Ollama
 

@@ -54,6 +54,8 @@ type Config struct {
 	// no num_predict (FOREMAN_DEFAULT_NUM_PREDICT).
 	DefaultNumPredict int
 	MinFreeDisk       uint64 // FOREMAN_MIN_FREE_DISK
+	// Ship is the FOREMAN_NATS_* settings (config_ship.go).
+	Ship shipSettings
 
 	fs vfs.FS // the store's filesystem; nil: the OS (tests inject faults)
 }
@@ -193,6 +195,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			return c, &ConfigError{"FOREMAN_LOG_LEVEL", v, "want debug, info, warn or error"}
 		}
 	}
+	var err error
+	if c.Ship, err = loadShip(getenv); err != nil {
+		return c, err
+	}
 	if v := getenv("FOREMAN_TOKEN"); v != "" {
 		c.Tokens["default"] = v
 	}
@@ -288,7 +294,7 @@ func (c Config) Validate() error {
 			return &ConfigError{"FOREMAN_PUBLIC_URL", c.PublicURL, "want an absolute http(s) URL"}
 		}
 	}
-	return nil
+	return c.Ship.validate()
 }
 
 // parseSize reads a byte count: 1048576, 512KiB, 32MiB, 1GiB (KB/MB/GB

@@ -17,6 +17,7 @@ import (
 	"github.com/foreman-dev/foreman/api/metrics"
 	"github.com/foreman-dev/foreman/api/webhook"
 	"github.com/foreman-dev/foreman/eventlog"
+	"github.com/foreman-dev/foreman/eventlog/ship"
 	"github.com/foreman-dev/foreman/projections"
 	"github.com/foreman-dev/foreman/worker"
 	"github.com/foreman-dev/foreman/worker/target"
@@ -35,6 +36,7 @@ type Daemon struct {
 	hub      *api.Hub
 	hubFrom  uint64            // the log's end before serving: where the hub starts following
 	retain   *worker.Retention // nil: FOREMAN_JOB_TTL=0 keeps jobs forever
+	shipper  *ship.Shipper     // nil: FOREMAN_NATS_URL unset
 	metrics  *metrics.Collector
 	ln       net.Listener
 	srv      *http.Server
@@ -142,9 +144,18 @@ func (d *Daemon) wire() error {
 	if err != nil {
 		return err
 	}
+	cursors := []string{webhook.CursorName}
+	if cfg.Ship.On() {
+		sc := cfg.Ship.config()
+		sc.Logger = d.logger.With("part", "ship")
+		if d.shipper, err = ship.New(d.log, sc); err != nil {
+			return &ConfigError{"FOREMAN_NATS_URL", ship.RedactURL(cfg.Ship.URL), err.Error()}
+		}
+		cursors = append(cursors, ship.CursorName) // unshipped events stay
+	}
 	if cfg.JobTTL > 0 {
 		d.retain = worker.NewRetention(d.log, d.proj, worker.RetentionConfig{
-			TTL: cfg.JobTTL, Cursors: []string{webhook.CursorName}, Logger: d.logger.With("part", "retention"),
+			TTL: cfg.JobTTL, Cursors: cursors, Logger: d.logger.With("part", "retention"),
 		})
 	}
 	d.srv = &http.Server{
@@ -187,7 +198,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	defer stopBG()
 	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
-	errc := make(chan error, 8) // one per goRun below, so that none blocks
+	errc := make(chan error, 16) // at least one per goRun below, so that none blocks
 	var bgWG, workWG sync.WaitGroup
 	goRun := func(wg *sync.WaitGroup, name string, run func() error) {
 		wg.Add(1)
@@ -205,6 +216,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	goRun(&bgWG, "hub", func() error { return d.hub.Follow(bg, d.log, d.hubFrom) })
 	if d.retain != nil {
 		goRun(&bgWG, "retention", func() error { return d.retain.Run(bg) })
+	}
+	if d.shipper != nil {
+		goRun(&bgWG, "ship", func() error { return d.shipper.Run(bg) })
 	}
 	goRun(&workWG, "worker", func() error { return d.worker.Run(work) })
 	goRun(&workWG, "http", func() error {

@@ -109,6 +109,9 @@ several separated by commas: a fleet; token FOREMAN_TOKEN; --json for JSON outpu
   foreman ps                      loaded models, the running job, queue depth
   foreman webhooks replay --from OFFSET   deliver job events again
 
+Fleet audit (the history daemons ship to NATS JetStream, FOREMAN_NATS_URL):
+  foreman fleet log --nats URL    events, gaps and jobs by state per node (--node, --job ID, --from)
+
 Exit codes: 0 ok; 1 error (also a job that ended failed or cancelled,
 an unreachable daemon, a refused token); 2 bad usage or configuration;
 3 the log failed verification.
@@ -146,6 +149,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return (&PsCommand{m: m}).Run(ctx, rest)
 	case "webhooks":
 		return (&WebhooksCommand{m: m}).Run(ctx, rest)
+	case "fleet":
+		return (&FleetCommand{m: m}).Run(ctx, rest)
 	case "version", "--version":
 		return (&VersionCommand{m: m}).Run(ctx, rest)
 	case "completion":
