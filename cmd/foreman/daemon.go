@@ -152,6 +152,9 @@ func (d *Daemon) wire() error {
 			return &ConfigError{"FOREMAN_NATS_URL", ship.RedactURL(cfg.Ship.URL), err.Error()}
 		}
 		cursors = append(cursors, ship.CursorName) // unshipped events stay
+		if err := registerShipMetrics(d.metrics.Registry(), d.shipper); err != nil {
+			return err
+		}
 	}
 	if cfg.JobTTL > 0 {
 		d.retain = worker.NewRetention(d.log, d.proj, worker.RetentionConfig{

@@ -89,7 +89,8 @@ func TestShipSurvivesKillNineOfShipperAndNATS(t *testing.T) {
 	for _, d := range []*crashDaemon{a, b} {
 		d.stop()
 		d.start()
-		waitLowWatermark(t, d, 2)
+		waitMetric(t, d, "foreman_eventlog_low_watermark", 2)
+		waitMetric(t, d, "foreman_ship_offset", want)
 		d.stop()
 	}
 	recs := ns.read(t)
@@ -134,31 +135,31 @@ func TestShipSurvivesKillNineOfShipperAndNATS(t *testing.T) {
 	}
 }
 
-// waitLowWatermark returns once the daemon's log starts at off or later
+// waitMetric returns once the daemon's gauge reaches at least min
 // (/metrics is how an operator sees it).
-func waitLowWatermark(t *testing.T, d *crashDaemon, off uint64) {
+func waitMetric(t *testing.T, d *crashDaemon, name string, atLeast uint64) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	var low uint64
+	var got uint64
 	for {
 		req, _ := http.NewRequestWithContext(ctx, "GET", d.URL()+"/metrics", nil)
 		if resp, err := http.DefaultClient.Do(req); err == nil {
 			sc := bufio.NewScanner(resp.Body)
 			for sc.Scan() {
-				if v, ok := strings.CutPrefix(sc.Text(), "foreman_eventlog_low_watermark "); ok {
+				if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
 					f, _ := strconv.ParseFloat(v, 64)
-					low = uint64(f)
+					got = uint64(f)
 				}
 			}
 			resp.Body.Close()
-			if low >= off {
+			if got >= atLeast {
 				return
 			}
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("low watermark %d after a minute, want %d", low, off)
+			t.Fatalf("%s %d after a minute, want %d", name, got, atLeast)
 		case <-time.After(20 * time.Millisecond): // polling /metrics is how an operator learns
 		}
 	}

@@ -125,8 +125,13 @@ func (s *Shipper) Run(ctx context.Context) error {
 
 // session connects, finds where the stream ends for this node and ships
 // from there until something fails.
-func (s *Shipper) session(ctx context.Context) error {
-	opts := []nats.Option{nats.Name("foreman " + s.cfg.Node), nats.NoReconnect(), nats.Timeout(5 * time.Second)}
+func (s *Shipper) session(parent context.Context) error {
+	// A closed connection ends the session even while it waits for new
+	// events, so that Connected tells the truth and the retry starts.
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	opts := []nats.Option{nats.Name("foreman " + s.cfg.Node), nats.NoReconnect(), nats.Timeout(5 * time.Second),
+		nats.ClosedHandler(func(*nats.Conn) { s.up.Store(false); cancel() })}
 	if s.cfg.Credentials != "" {
 		opts = append(opts, nats.UserCredentials(s.cfg.Credentials))
 	}
@@ -162,6 +167,9 @@ func (s *Shipper) session(ctx context.Context) error {
 		end := s.log.LastOffset()
 		if next > end {
 			if err := s.log.Wait(ctx, end); err != nil {
+				if parent.Err() == nil {
+					return errors.New("connection to NATS closed")
+				}
 				return err
 			}
 			continue
