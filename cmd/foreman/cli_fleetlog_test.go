@@ -97,6 +97,16 @@ func TestFleetLogSummarisesNodesAndFollowsAJob(t *testing.T) {
 		t.Errorf("--node gpu1 --json: %s", out)
 	}
 
+	// --from selects by the time the stream stored a message.
+	out, _, err = runCLI(t, nil, "", "fleet", "log", "--nats", srv.URL(), "--from", "1h")
+	if err != nil || strings.Count(out, "\n") != 3 {
+		t.Errorf("--from 1h: %v\n%s", err, out)
+	}
+	out, _, err = runCLI(t, nil, "", "fleet", "log", "--nats", srv.URL(), "--from", time.Now().Add(time.Hour).Format(time.RFC3339))
+	if err != nil || !strings.Contains(out, "holds no foreman events") {
+		t.Errorf("--from an hour ahead: %v\n%s", err, out)
+	}
+
 	// Bad usage says what is wrong.
 	for _, args := range [][]string{{"fleet"}, {"fleet", "log"}, {"fleet", "log", "--nats", srv.URL(), "--from", "yesterday"}} {
 		if _, _, err := runCLI(t, nil, "", args...); exitCode(err) != ExitUsage {
