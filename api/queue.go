@@ -15,6 +15,13 @@ type QueueView struct {
 	Waiting int          `json:"waiting"`
 	Running *JobSummary  `json:"running,omitempty"`
 	Next    *JobSummary  `json:"next,omitempty"`
+	// Upcoming answers ?upcoming=N: the next queued jobs in the order they
+	// should start (queue_upcoming.go).
+	Upcoming []JobSummary `json:"upcoming,omitempty"`
+	// EstimatesPending (with ?upcoming) says the forecast behind the
+	// positions and ETAs predates the queue's latest change; a fresh one
+	// is being made, so ask again in a second for settled numbers.
+	EstimatesPending bool `json:"estimates_pending,omitempty"`
 	// Forecast answers ?model=M (queue_model.go).
 	Forecast *ModelForecast `json:"forecast,omitempty"`
 	// Offset is the last event this view includes: a reader that follows
@@ -31,8 +38,13 @@ type QueueDepth struct {
 
 // queue serves GET /queue from the queue projection's counts and index:
 // O(models × priorities + log n), whatever the depth; with ?model=M, also
-// where a job of M submitted now would run, from the shared forecast.
+// where a job of M submitted now would run, from the shared forecast; with
+// ?upcoming=N, the next N queued jobs in the order they should start.
 func (s *Server) queue(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	upcoming, ok := parseUpcoming(w, r)
+	if !ok {
+		return
+	}
 	var off uint64
 	if s.cfg.Log != nil {
 		off = s.cfg.Log.LastOffset() // read first: the view then includes at least this
@@ -62,6 +74,9 @@ func (s *Server) queue(w http.ResponseWriter, r *http.Request, _ httprouter.Para
 	}
 	if m := r.URL.Query().Get("model"); m != "" {
 		v.Forecast = s.forecastFor(r.Context(), q, m)
+	}
+	if upcoming > 0 {
+		v.Upcoming, v.EstimatesPending = s.upcoming(upcoming)
 	}
 	writeJSON(w, http.StatusOK, v)
 }

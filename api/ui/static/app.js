@@ -7,6 +7,7 @@
 
 const TOKEN_KEY = "foreman.token";
 const PAGE = 25;
+const NEXT = 8; // jobs shown under "Next up"
 const SLOW_TICK = 10000; // health, loaded models and the numbers: no event says when they change
 const $ = (id) => document.getElementById(id);
 
@@ -249,14 +250,35 @@ function scheduleDetail() {
   detailTimer = setTimeout(() => showDetail(state.detail, false).catch(handleError), 150);
 }
 
+// refresh re-reads what events change.
 async function refresh() {
-  const [q] = await Promise.all([apiJSON("/queue"), loadJobs(), loadStats()]);
-  renderQueue(q);
-  await loadNext();
+  const [q] = await Promise.all([loadQueue(), loadJobs(), loadStats()]);
+  return q;
 }
 
+// loadQueue reads the queue with the next jobs. Their positions and ETAs
+// come from a forecast the daemon redoes in the background after a change
+// (at most every second); while it says they predate the latest change, the
+// page asks again a second later, and again until they have settled.
+let settleTimer = 0;
+async function loadQueue() {
+  clearTimeout(settleTimer);
+  const q = await apiJSON("/queue?upcoming=" + NEXT);
+  renderQueue(q);
+  if (q.estimates_pending) {
+    settleTimer = setTimeout(() => {
+      Promise.all([loadQueue(), loadJobs()]).catch(handleError);
+    }, 1100);
+  }
+  return q;
+}
+
+// slowTick re-reads, every SLOW_TICK, what no event announces: health,
+// loaded models, and the estimates, which move with the clock.
 async function slowTick() {
+  tickTimes(document);
   await refreshSlow();
+  if (!state.refreshing) await refresh().catch(handleError);
   setTimeout(slowTick, SLOW_TICK);
 }
 
@@ -346,6 +368,7 @@ function renderQueue(q) {
   const names = new Set([...(q.depth || []).map((d) => d.model), ...(q.loaded || [])]);
   fill($("model-names"), [...names].map((m) => el("option", { value: m })));
   renderRunning(q.running);
+  renderNext(q.upcoming || []);
 }
 
 function norm(m) { return m.includes(":") ? m : m + ":latest"; }
@@ -353,16 +376,28 @@ function norm(m) { return m.includes(":") ? m : m + ":latest"; }
 function renderRunning(job) {
   const box = $("running");
   if (!job) {
-    fill(box, el("p", { class: "muted" }, "Nothing runs."));
+    update(box, "", () => el("p", { class: "muted" }, "Nothing runs."));
     if (state.runningAbort) state.runningAbort.abort();
     state.running = "";
     return;
   }
-  fill(box, el("p", { "data-job-id": job.job_id },
+  update(box, job.job_id + "/" + job.attempts + "/" + job.eta, () => el("p", { "data-job-id": job.job_id },
     jobLink(job.job_id), " ", el("strong", {}, job.model), " ",
-    el("span", { class: "muted" }, "attempt " + job.attempts + (job.eta_seconds ? ", about " + duration(job.eta_seconds) + " left" : "")),
-    " ", el("span", { id: "tokens", class: "muted" })));
+    el("span", { class: "muted" }, "attempt " + job.attempts), " ",
+    job.eta ? el("span", { class: "muted", "data-eta": job.eta, "data-suffix": " left" }) : null, " ",
+    el("span", { id: "tokens", class: "muted" }, state.running === job.job_id ? state.tokens : "")));
   if (state.running !== job.job_id) streamOutput(job.job_id);
+}
+
+// update rebuilds parent's children only when key changed (the rest of a
+// refresh keeps the nodes, the focus and the pointer's target), then
+// re-renders its clock-relative texts.
+function update(parent, key, build) {
+  if (parent.dataset.key !== key) {
+    parent.dataset.key = key;
+    fill(parent, build());
+  }
+  tickTimes(parent);
 }
 
 // streamOutput shows the running job's tokens as Ollama produces them
@@ -374,6 +409,7 @@ async function streamOutput(id) {
   state.running = id;
   const out = $("output");
   out.textContent = "";
+  state.tokens = "";
   let n = 0;
   try {
     const res = await api("/jobs/" + id + "/stream", { signal: ctl.signal });
@@ -386,8 +422,9 @@ async function streamOutput(id) {
       if (t) {
         out.append(document.createTextNode(t));
         n++;
+        state.tokens = n + " tokens";
         const tk = $("tokens");
-        if (tk) tk.textContent = n + " tokens";
+        if (tk) tk.textContent = state.tokens;
         out.scrollTop = out.scrollHeight;
       }
     });
@@ -411,12 +448,13 @@ function chunkText(x) {
   return "";
 }
 
-async function loadNext() {
-  const r = await apiJSON("/jobs?state=queued&limit=100");
-  const next = r.jobs.filter((j) => j.position).sort((a, b) => a.position - b.position).slice(0, 8);
-  fill($("next"), next.length ? next.map((j) => el("li", { "data-job-id": j.job_id },
+// renderNext lists the next jobs in the order they should start
+// (GET /queue?upcoming=N, from the daemon's forecast).
+function renderNext(next) {
+  const key = next.map((j) => j.job_id + ":" + j.position + ":" + j.eta).join(",");
+  update($("next"), key, () => next.length ? next.map((j) => el("li", { "data-job-id": j.job_id },
     el("span", { class: "pos" }, "#" + j.position), " ", jobLink(j.job_id), " ", el("span", {}, j.model), " ",
-    el("span", { class: "muted" }, "ends in ~" + duration(j.eta_seconds)))) : el("li", { class: "muted" }, "Nothing waits."));
+    el("span", { class: "muted" }, "ends in ", el("span", { "data-eta": j.eta })))) : el("li", { class: "muted" }, "Nothing waits."));
 }
 
 // ---------- the jobs table
@@ -432,7 +470,42 @@ async function loadJobs() {
   $("older").disabled = !r.next_cursor;
   $("newer").disabled = state.page === 0;
   $("empty").hidden = r.jobs.length > 0;
-  fill($("rows"), r.jobs.map(row));
+  renderRows(r.jobs);
+}
+
+// renderRows updates the table in place: a row is rebuilt only when its job
+// changed, so a refresh neither moves the keyboard focus nor pulls a button
+// from under the pointer. Times ("3 s ago", ETAs) are re-rendered from the
+// clock each time, in place.
+function renderRows(jobs) {
+  const tbody = $("rows");
+  const old = new Map([...tbody.children].map((tr) => [tr.dataset.jobId, tr]));
+  const rows = jobs.map((j) => {
+    const { eta_seconds: _, ...stable } = j; // the ETA is shown from eta, ticking
+    const sig = JSON.stringify([stable, j.job_id === state.detail]);
+    const tr = old.get(j.job_id);
+    if (tr && tr.dataset.sig === sig) return tr;
+    const n = row(j);
+    n.dataset.sig = sig;
+    return n;
+  });
+  const kids = tbody.children;
+  if (rows.length !== kids.length || rows.some((r, i) => kids[i] !== r)) {
+    const focused = document.activeElement;
+    tbody.replaceChildren(...rows);
+    if (focused && focused !== document.activeElement && tbody.contains(focused)) focused.focus();
+  }
+  tickTimes(tbody);
+}
+
+// tickTimes re-renders the clock-relative texts under root.
+function tickTimes(root) {
+  for (const e of root.querySelectorAll("[data-ago]")) e.textContent = ago(e.dataset.ago);
+  for (const e of root.querySelectorAll("[data-eta]")) {
+    const left = (Date.parse(e.dataset.eta) - Date.now()) / 1000;
+    const t = left > 0 ? "~" + duration(left) + (e.dataset.suffix || "") : "any moment";
+    e.textContent = e.dataset.pos ? "#" + e.dataset.pos + ", " + t : t;
+  }
 }
 
 function row(j) {
@@ -443,10 +516,12 @@ function row(j) {
   if (j.state === "failed" || j.state === "cancelled") {
     actions.push(el("button", { type: "button", "data-action": "retry", "aria-label": "retry job " + j.job_id, onclick: () => act("POST", j.job_id, "/retry") }, "retry"));
   }
-  let when = "";
-  if (j.state === "queued" && j.position) when = "#" + j.position + ", ~" + duration(j.eta_seconds);
-  else if (j.state === "working") when = "~" + duration(j.eta_seconds) + " left";
-  else if (j.finished_at) when = ago(j.finished_at);
+  let when;
+  if ((j.state === "queued" || j.state === "working") && j.eta) {
+    when = j.state === "queued" ? el("td", { "data-eta": j.eta, "data-pos": j.position }) : el("td", { "data-eta": j.eta, "data-suffix": " left" });
+  } else {
+    when = el("td", { "data-ago": j.finished_at || undefined });
+  }
   // A requeued job keeps its last error until it ends again: show it only
   // while it explains the state (ended, or waiting for another attempt).
   const err = j.state === "failed" || j.state === "cancelled" || (j.state === "queued" && j.attempts > 0) ? j.error : "";
@@ -454,8 +529,8 @@ function row(j) {
     el("td", {}, jobLink(j.job_id)),
     el("td", {}, el("span", { class: "badge s-" + j.state }, j.state)),
     el("td", {}, j.model),
-    el("td", { title: j.created_at }, ago(j.created_at)),
-    el("td", {}, when),
+    el("td", { title: j.created_at, "data-ago": j.created_at }),
+    when,
     el("td", { class: "num" }, String(j.attempts)),
     el("td", { class: "err", title: err || "" }, clip(err, 80)),
     el("td", { class: "actions" }, actions));

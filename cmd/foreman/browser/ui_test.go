@@ -269,7 +269,10 @@ func TestFiltersAndPaging(t *testing.T) {
 	tb.waitJS(`document.querySelectorAll("#rows tr").length === 1 && document.querySelector("#rows tr").dataset.state === "working"`, 2*time.Second)
 	// The queue panel counts the rest, with positions.
 	tb.waitJS(`document.querySelector("#stat-queued").textContent === "29"`, 2*time.Second)
-	tb.waitJS(`document.querySelector("#next li .pos")?.textContent === "#2"`, 2*time.Second)
+	// "Next up" is the forecast's order: the oldest first (same model and
+	// priority), eight of them, numbered from 2 behind the running job.
+	tb.waitJS(fmt.Sprintf(`[...document.querySelectorAll("#next li")].map(li => li.querySelector(".pos")?.textContent + " " + li.dataset.jobId).join(",") === %q`,
+		fmt.Sprintf("#2 %s,#3 %s,#4 %s,#5 %s,#6 %s,#7 %s,#8 %s,#9 %s", ids[1], ids[2], ids[3], ids[4], ids[5], ids[6], ids[7], ids[8])), 3*time.Second)
 	tb.checkConsole()
 }
 
