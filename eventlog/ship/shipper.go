@@ -21,6 +21,7 @@ type Log interface {
 	Wait(ctx context.Context, after uint64) error
 	LastOffset() uint64
 	LowWatermark() uint64
+	Cursor(name string) (uint64, error)
 	SetCursor(name string, off uint64) error
 }
 
@@ -183,9 +184,10 @@ func (s *Shipper) session(parent context.Context) error {
 }
 
 // resumePoint is the last offset of this node in the stream, checked
-// against the log.
+// against the log. Offsets missing between the ship cursor and it (a
+// publish lost mid-window, not re-sent before a crash) go to missing.
 func (s *Shipper) resumePoint(ctx context.Context, st jetstream.Stream) (uint64, error) {
-	last, body, err := LastOffset(ctx, st, s.cfg.Node)
+	last, m, err := lastMsg(ctx, st, s.cfg.Node)
 	if err != nil || last == 0 {
 		return last, err
 	}
@@ -193,15 +195,28 @@ func (s *Shipper) resumePoint(ctx context.Context, st jetstream.Stream) (uint64,
 		return 0, fmt.Errorf("%w: node %q is at offset %d in stream %s but this log ends at %d (two daemons with one FOREMAN_NODE, or a new data dir?)",
 			ErrForeignLog, s.cfg.Node, last, s.cfg.Stream, end)
 	}
-	if last < s.log.LowWatermark() {
+	low := s.log.LowWatermark()
+	if last < low {
 		return last, nil // deleted here: nothing to compare
 	}
 	e, err := s.log.Get(last)
 	if err != nil {
 		return 0, fmt.Errorf("read offset %d: %w", last, err)
 	}
-	if err := sameEvent(e, body); err != nil {
+	if err := sameEvent(e, m.Data); err != nil {
 		return 0, fmt.Errorf("%w: node %q offset %d: %v", ErrForeignLog, s.cfg.Node, last, err)
+	}
+	c, err := s.log.Cursor(CursorName)
+	if err != nil {
+		return 0, err
+	}
+	miss, err := gaps(ctx, st, s.cfg.Node, max(c, low-1), last, m.Sequence)
+	if err != nil {
+		return 0, err
+	}
+	if len(miss) > 0 {
+		s.cfg.Logger.Error("offsets missing from the stream below its last message; sending them again", "offsets", miss)
+		s.missing = slices.Compact(slices.Sorted(slices.Values(append(s.missing, miss...))))
 	}
 	return last, nil
 }
@@ -259,6 +274,11 @@ func (s *Shipper) window(ctx context.Context, js jetstream.JetStream, from, to u
 func (s *Shipper) resend(ctx context.Context, js jetstream.JetStream) error {
 	for len(s.missing) > 0 {
 		e, err := s.log.Get(s.missing[0])
+		if errors.Is(err, eventlog.ErrTruncated) {
+			s.cfg.Logger.Error("an offset missing from the stream was deleted before it could be sent again", "offset", s.missing[0])
+			s.missing = s.missing[1:]
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("resend offset %d: %w", s.missing[0], err)
 		}

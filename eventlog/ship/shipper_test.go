@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -272,4 +273,61 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.w.Write(p)
+}
+
+// A window whose middle was lost while later messages were stored (a
+// JetStream leader change), and a daemon that died before sending it
+// again: the next start finds the hole between its cursor and the stream's
+// last message and fills it.
+func TestRefillsOffsetsMissingBelowTheStreamsLastMessage(t *testing.T) {
+	t.Parallel()
+	srv := natstest.Start(t)
+	l := openLog(t)
+	appendJobs(t, l, 20)
+	cfg := Config{URL: srv.URL(), Node: "n1"}
+	nc, err := nats.Connect(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx := context.Background()
+	if _, err := EnsureStream(ctx, js, DefaultStream, 1); err != nil {
+		t.Fatal(err)
+	}
+	// What the dead daemon left: 1..20 but 5 and 12, its cursor at 3.
+	pub, err := New(l, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for off := uint64(1); off <= 20; off++ {
+		if off == 5 || off == 12 {
+			continue
+		}
+		e, _ := l.Get(off)
+		m, _ := pub.message(e)
+		if _, err := js.PublishMsg(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.SetCursor(CursorName, 3); err != nil {
+		t.Fatal(err)
+	}
+
+	s, stop := runShipper(t, l, cfg)
+	appendJobs(t, l, 3)
+	waitShipped(t, s, 23)
+	stop()
+	recs := readStream(t, srv.URL(), DefaultStream)["n1"]
+	var offs []uint64
+	for _, r := range recs {
+		offs = append(offs, r.Event.Offset)
+	}
+	want := []uint64{1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 13, 14, 15, 16, 17, 18, 19, 20, 5, 12, 21, 22, 23}
+	if !slices.Equal(offs, want) {
+		t.Errorf("stream offsets %v\nwant %v (the missing two sent again, once, before the new ones)", offs, want)
+	}
+	if c, _ := l.Cursor(CursorName); c != 23 {
+		t.Errorf("cursor %d, want 23", c)
+	}
 }

@@ -41,6 +41,15 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, name string, repl
 // LastOffset returns the offset and body of the last message of node in
 // the stream; 0 when it has none.
 func LastOffset(ctx context.Context, st jetstream.Stream, node string) (uint64, []byte, error) {
+	off, m, err := lastMsg(ctx, st, node)
+	if err != nil || m == nil {
+		return 0, nil, err
+	}
+	return off, m.Data, nil
+}
+
+// lastMsg is node's last message and its offset; nil when it has none.
+func lastMsg(ctx context.Context, st jetstream.Stream, node string) (uint64, *jetstream.RawStreamMsg, error) {
 	m, err := st.GetLastMsgForSubject(ctx, NodeFilter(node))
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return 0, nil, nil
@@ -56,7 +65,7 @@ func LastOffset(ctx context.Context, st jetstream.Stream, node string) (uint64, 
 	if n != node {
 		return 0, nil, fmt.Errorf("last message of node %s (stream seq %d) has id %q", node, m.Sequence, id)
 	}
-	return off, m.Data, nil
+	return off, m, nil
 }
 
 // sameEvent checks that a shipped body is e: the envelope, not the payload,
