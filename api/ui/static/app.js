@@ -224,10 +224,9 @@ function setLive(on) {
 }
 
 function onEvent(ev) {
-  if (!ev.type || !ev.type.startsWith("job.") && !ev.type.startsWith("artifact.") && !ev.type.startsWith("webhook.")) {
-    return;
-  }
-  if (ev.type.startsWith("job.")) scheduleRefresh();
+  if (!ev.type) return;
+  if (ev.type.startsWith("batch.")) state.batchesChanged = true;
+  if (ev.type.startsWith("job.") || ev.type.startsWith("batch.")) scheduleRefresh();
   if (ev.type === "job.started") refreshSlow();
   if (state.detail && ev.job === state.detail) scheduleDetail();
 }
@@ -252,7 +251,11 @@ function scheduleDetail() {
 
 // refresh re-reads what events change.
 async function refresh() {
-  const [q] = await Promise.all([loadQueue(), loadJobs(), loadStats()]);
+  // A batch's progress moves with its lines' jobs: re-read the batches
+  // with the rest while any is shown or a batch event came.
+  const batches = !state.noBatches && (state.batchesChanged || state.batchesActive);
+  state.batchesChanged = false;
+  const [q] = await Promise.all([loadQueue(), loadJobs(), loadStats(), batches ? loadBatches() : null]);
   return q;
 }
 
@@ -345,13 +348,14 @@ async function loadBatches() {
   const list = $("batches");
   $("batches-panel").hidden = false;
   const data = b.data || [];
+  state.batchesActive = data.some((x) => !["completed", "failed", "expired", "cancelled"].includes(x.status));
   if (!data.length) return fill(list, el("li", { class: "muted" }, "No batches."));
   fill(list, data.map((x) => {
     const c = x.request_counts || {};
     const total = c.total || 0, done = (c.completed || 0) + (c.failed || 0);
-    return el("li", { "data-batch-id": x.id, class: "batch" },
+    return el("li", { "data-batch-id": x.id, "data-status": x.status, class: "batch" },
       el("div", {}, el("code", {}, x.id), " ", el("span", { class: "badge s-" + x.status }, x.status), " ",
-        el("span", { class: "muted" }, done + " / " + total + (c.failed ? " (" + c.failed + " failed)" : ""))),
+        el("span", { class: "muted" }, (x.endpoint || "") + ", " + done + " / " + total + (c.failed ? " (" + c.failed + " failed)" : ""))),
       el("progress", { max: Math.max(total, 1), value: done, "aria-label": "batch " + x.id + " progress" }));
   }));
 }
