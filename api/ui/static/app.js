@@ -8,7 +8,8 @@
 const TOKEN_KEY = "foreman.token";
 const PAGE = 25;
 const NEXT = 8; // jobs shown under "Next up"
-const SLOW_TICK = 10000; // health, loaded models and the numbers: no event says when they change
+const SLOW_TICK = 10000; // loaded models, estimates, numbers: no event says when they change
+const HEALTH_TICK = 5000; // /healthz, cheap and tokenless: a lost Ollama shows within 5 s
 const $ = (id) => document.getElementById(id);
 
 const state = {
@@ -128,10 +129,14 @@ async function start() {
     renderQueue(q);
     follow(q.offset + 1);
     await refresh();
-    slowTick();
+    if (!state.ticking) { // once per page: a new token after a 401 comes back here
+      state.ticking = true;
+      slowTick();
+    }
   } catch (e) {
     if (e instanceof AuthError) return askToken(state.token ? "That token was refused: " + e.message : "");
-    toast("Cannot reach foreman: " + e.message);
+    toast("Cannot reach foreman (" + e.message + "); trying again in 5 s");
+    setTimeout(start, 5000);
   }
 }
 
@@ -276,18 +281,25 @@ async function loadQueue() {
   return q;
 }
 
+async function healthTick() {
+  await loadHealth();
+  setTimeout(healthTick, HEALTH_TICK);
+}
+
 // slowTick re-reads, every SLOW_TICK, what no event announces: health,
 // loaded models, and the estimates, which move with the clock.
 async function slowTick() {
-  tickTimes(document);
-  await refreshSlow();
-  if (!state.refreshing) await refresh().catch(handleError);
+  if (!$("app").hidden) { // not while the token form is up
+    tickTimes(document);
+    await refreshSlow();
+    if (!state.refreshing) await refresh().catch(handleError);
+  }
   setTimeout(slowTick, SLOW_TICK);
 }
 
 async function refreshSlow() {
   try {
-    await Promise.all([loadHealth(), loadModels(), loadStats(), loadBatches()]);
+    await Promise.all([loadModels(), loadStats(), loadBatches()]);
   } catch (e) {
     handleError(e);
   }
@@ -295,20 +307,27 @@ async function refreshSlow() {
 
 // ---------- health, models, numbers
 
+// loadHealth shows /healthz (no token needed): the badge, and the reasons
+// in a banner while the daemon is degraded or failed, so a phone shows
+// them too.
 async function loadHealth() {
   const b = $("health");
+  const banner = $("health-reasons");
+  let reasons = [];
   try {
     const res = await fetch("/healthz", { cache: "no-store" });
     const h = await res.json();
-    const bad = h.status !== "ok" || h.degraded;
     b.textContent = h.status === "ok" ? (h.degraded ? "degraded" : "healthy") : h.status;
-    b.className = "badge " + (h.status !== "ok" ? "bad" : bad ? "warn" : "ok");
-    b.title = (h.reasons || []).join("; ") || "Ollama reachable, log healthy";
+    b.className = "badge " + (h.status !== "ok" ? "bad" : h.degraded ? "warn" : "ok");
+    reasons = h.reasons || [];
+    b.title = reasons.join("; ") || "Ollama reachable, log healthy";
   } catch (e) {
     b.textContent = "unreachable";
     b.className = "badge bad";
-    b.title = e.message;
+    reasons = ["foreman does not answer: " + e.message];
   }
+  banner.textContent = reasons.join("; ");
+  banner.hidden = reasons.length === 0;
 }
 
 async function loadModels() {
@@ -706,4 +725,5 @@ document.addEventListener("keydown", (ev) => {
   if (ev.key === "Escape" && !$("detail").hidden) $("detail-close").click();
 });
 
+healthTick(); // tokenless: shown on the token form too
 start();

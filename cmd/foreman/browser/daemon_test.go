@@ -49,6 +49,12 @@ type daemon struct {
 // fresh fake Ollama, and returns once /healthz answers.
 func startDaemon(t *testing.T, token string, opts ...ollamatest.Option) *daemon {
 	t.Helper()
+	return startDaemonEnv(t, token, nil, opts...)
+}
+
+// startDaemonEnv is startDaemon with more FOREMAN_* settings.
+func startDaemonEnv(t *testing.T, token string, env []string, opts ...ollamatest.Option) *daemon {
+	t.Helper()
 	ollama := ollamatest.New(t, opts...)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -68,6 +74,7 @@ func startDaemon(t *testing.T, token string, opts ...ollamatest.Option) *daemon 
 		"FOREMAN_MAX_ATTEMPTS=1",
 		"FOREMAN_DEFAULT_NUM_PREDICT=0", // the fake's own short answers
 	}
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stdout, cmd.Stderr = d.log, d.log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {

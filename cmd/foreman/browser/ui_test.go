@@ -298,6 +298,26 @@ func TestWebhookDeliveriesShowInTheDetail(t *testing.T) {
 	tb.checkConsole()
 }
 
+// TestDegradedTargetShowsWithItsReason: when Ollama stops answering, the
+// header says degraded and a banner gives the reason (the page re-reads
+// /healthz every 5 s: no event announces it); it clears when Ollama is
+// back.
+func TestDegradedTargetShowsWithItsReason(t *testing.T) {
+	d := startDaemonEnv(t, token, []string{"FOREMAN_POLL_INTERVAL=100ms"})
+	tb := open(t, d)
+	tb.login()
+	tb.waitJS(`document.querySelector("#health").textContent === "healthy" && document.querySelector("#health-reasons").hidden`, 2*time.Second)
+	d.ollama.SetDown(true)
+	tb.waitJS(`document.querySelector("#health").textContent === "degraded" && !document.querySelector("#health-reasons").hidden`, 8*time.Second)
+	reason := eval[string](tb, `document.querySelector("#health-reasons").textContent`)
+	if !strings.Contains(reason, "unreachable") {
+		t.Fatalf("banner %q", reason)
+	}
+	d.ollama.SetDown(false)
+	tb.waitJS(`document.querySelector("#health").textContent === "healthy" && document.querySelector("#health-reasons").hidden`, 8*time.Second)
+	tb.checkConsole()
+}
+
 // TestOneColumnOnAPhone: under 700 px the panels stack.
 func TestOneColumnOnAPhone(t *testing.T) {
 	d := startDaemon(t, token)
