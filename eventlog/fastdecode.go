@@ -333,6 +333,12 @@ func decodePayloadFast(b []byte, v any) bool {
 				return r.setInt(&q.MaxAttempts)
 			case "timeout":
 				return r.setInt64(&q.Timeout)
+			case "batch":
+				return r.setStr(&q.Batch)
+			case "custom_id":
+				return r.setStr(&q.CustomID)
+			case "line":
+				return r.setInt(&q.Line)
 			}
 			return r.skip(0)
 		})

@@ -3,6 +3,7 @@ package eventlog
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -176,7 +177,7 @@ func RedactURL(s string) string {
 
 // BlobName renders a blob key readably: the 16 raw job id bytes of request
 // and artifact keys become the ULID text (r/<ULID>, a/<ULID>/<name>);
-// another key that is not UTF-8 becomes base64:<standard base64>.
+// a file part's key becomes f/<ULID>/<index>; another key that is not UTF-8 becomes base64:<standard base64>.
 func BlobName(k string) string {
 	if len(k) >= 2+len(ulid.ULID{}) && (k[:2] == "r/" || k[:2] == "a/") {
 		var id ulid.ULID
@@ -187,6 +188,11 @@ func BlobName(k string) string {
 		case k[0] == 'a' && utf8.ValidString(rest):
 			return "a/" + id.String() + "/" + rest
 		}
+	}
+	if len(k) == 2+len(ulid.ULID{})+4 && k[:2] == "f/" {
+		var id ulid.ULID
+		copy(id[:], k[2:18])
+		return fmt.Sprintf("f/%s/%d", id, binary.BigEndian.Uint32([]byte(k[18:])))
 	}
 	if utf8.ValidString(k) {
 		return k
@@ -263,7 +269,7 @@ func knownFields(e Event) (Fields, error) {
 			return nil, err
 		}
 		req := requestBody(p.Request)
-		return Fields{
+		fs := Fields{
 			f("model", p.Model), f("kind", string(p.Kind)),
 			f("request", req), {Key: "request_encoding", Value: req.encoding(), JSONOnly: true},
 			f("request_blob", BlobName(p.RequestBlob)), f("request_size", p.RequestSize),
@@ -271,7 +277,11 @@ func knownFields(e Event) (Fields, error) {
 			f("idempotency_key", p.IdempotencyKey), f("priority", p.Priority), f("sync", p.Sync),
 			f("submitter", p.Submitter), f("max_attempts", p.MaxAttempts),
 			f("body_sha256", HexBytes(p.BodySHA256)),
-		}, nil
+		}
+		if p.Batch != "" { // a batch line's; absent for other jobs, so older outputs stay as they were
+			fs = append(fs, f("batch", p.Batch), f("custom_id", p.CustomID), f("line", p.Line))
+		}
+		return fs, nil
 	case JobStarted:
 		var p Started
 		if err := e.Decode(&p); err != nil {
@@ -362,6 +372,27 @@ func knownFields(e Event) (Fields, error) {
 			return nil, err
 		}
 		return Fields{f("from", p.From), f("to", p.To), f("by", p.By)}, nil
+	case BatchCreated:
+		var p BatchCreate
+		if err := e.Decode(&p); err != nil {
+			return nil, err
+		}
+		return Fields{f("input_file", p.InputFile), f("endpoint", p.Endpoint), f("completion_window", p.CompletionWindow),
+			f("expires_at", unixNanos(p.ExpiresAt)), f("metadata", p.Metadata), f("priority", p.Priority),
+			f("webhook_url", RedactURL(p.WebhookURL)), f("submitter", p.Submitter), f("max_attempts", p.MaxAttempts)}, nil
+	case FileUploaded:
+		var p FileUpload
+		if err := e.Decode(&p); err != nil {
+			return nil, err
+		}
+		return Fields{f("filename", p.Filename), f("purpose", p.Purpose), f("bytes", p.Bytes), f("parts", p.Parts),
+			f("sha256", HexBytes(p.SHA256)), f("lines", p.Lines), f("batch", p.Batch), f("submitter", p.Submitter)}, nil
+	case FilePart:
+		var p Part
+		if err := e.Decode(&p); err != nil {
+			return nil, err
+		}
+		return Fields{f("index", p.Index), f("size", p.Size), f("blob", BlobName(p.Blob))}, nil
 	}
 	return nil, nil
 }

@@ -29,6 +29,8 @@ var Types = []Type{
 	JobSubmitted, JobStarted, AttemptFailed, JobSucceeded, JobFailed,
 	CancelRequested, JobCancelled, ArtifactStored, JobInterrupted,
 	JobExpired, JobRequeued, WebhookAttempted, WebhookDelivered, WebhookGaveUp, WebhookReplay, LogLost,
+	FilePart, FileUploaded, FileDeleted, BatchCreated, BatchInProgress, BatchFailed,
+	BatchCancelRequested, BatchFinalizing, BatchEnded, BatchDeleted,
 }
 
 // Kind is the Ollama endpoint a job targets.
@@ -68,6 +70,11 @@ type Submitted struct {
 	// Timeout bounds each attempt of this job (ns), the caller's own
 	// "timeout"; 0: the daemon's FOREMAN_JOB_TIMEOUT.
 	Timeout int64 `msgpack:"timeout,omitempty"`
+	// Batch is the batch a line job belongs to (ULID text), CustomID and
+	// Line (1-based) its input line's; empty for other jobs.
+	Batch    string `msgpack:"batch,omitempty"`
+	CustomID string `msgpack:"custom_id,omitempty"`
+	Line     int    `msgpack:"line,omitempty"`
 }
 
 // InlineRequestMax is the largest request body kept inside job.submitted;

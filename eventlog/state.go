@@ -130,3 +130,8 @@ func (l *Log) ClearState() error {
 	}
 	return nil
 }
+
+// DeleteRange stages the removal of every key in [start, end).
+func (s *StateBatch) DeleteRange(start, end []byte) error {
+	return s.b.DeleteRange(stateKey(start), stateKey(end), nil)
+}

@@ -100,6 +100,7 @@ func applyDecoded(j *Job, e eventlog.Event, pl *payload) (*Job, error) {
 			SubmittedAt:  e.Time.UnixNano(), UpdatedAt: e.Time.UnixNano(),
 			QueueOffset: e.Offset, QueuedAt: e.Time.UnixNano(),
 			MaxAttempts: p.MaxAttempts, LastOffset: e.Offset,
+			Batch: p.Batch, CustomID: p.CustomID,
 		}, nil
 	}
 	if j == nil {

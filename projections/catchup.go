@@ -21,6 +21,7 @@ type burst struct {
 	n       int
 	// finished are the runs that ended done in this burst, in order.
 	finished []Run
+	bb       batchBurst
 }
 
 // CatchUp applies the log from the applied offset up to `to` (0: the end).
@@ -160,10 +161,18 @@ func (b *burst) reset() {
 	clear(b.idemSet)
 	clear(b.idemDel)
 	b.finished = b.finished[:0]
+	b.bb.reset()
 	b.n = 0
 }
 
 func (p *Projections) applyOne(b *burst, e eventlog.Event, pl *payload) error {
+	if isBatchType(e.Type) {
+		if err := p.applyBatch(b, e); err != nil {
+			return err
+		}
+		b.offset, b.n = e.Offset, b.n+1
+		return nil
+	}
 	if !affectsViews(e.Type) {
 		b.offset, b.n = e.Offset, b.n+1
 		return nil
@@ -190,6 +199,7 @@ func (p *Projections) applyOne(b *burst, e eventlog.Event, pl *payload) error {
 	if old == nil && j == nil {
 		return nil
 	}
+	p.countLine(b, e, old != nil, oldState, j, pl)
 	b.jobs[e.Job] = j
 	if old != nil {
 		b.counts[slices.Index(States, oldState)]--
@@ -251,7 +261,7 @@ func (p *Projections) flush(b *burst) error {
 		return nil
 	}
 	ck := checkpoint{Version: Version, Offset: b.offset, Counts: slices.Clone(b.counts)}
-	batch := p.st.NewStateBatchSize(len(b.jobs) * viewBatchBytes)
+	batch := p.st.NewStateBatchSize((len(b.jobs) + b.bb.size()) * viewBatchBytes)
 	var buf []byte
 	for id, j := range b.jobs {
 		stored := true // whether the store may hold keys of id
@@ -278,6 +288,9 @@ func (p *Projections) flush(b *burst) error {
 			return err
 		}
 	}
+	if err := stageBatches(batch, &b.bb); err != nil {
+		return err
+	}
 	ring, err := p.runs.stage(batch, b.finished)
 	if err != nil {
 		return err
@@ -302,6 +315,7 @@ func (p *Projections) flush(b *burst) error {
 		p.queue.set(id, j)
 	}
 	p.runs.publish(ring)
+	p.publishBatches(&b.bb)
 	p.ck = ck
 	p.mu.Unlock()
 	for id, j := range b.jobs {

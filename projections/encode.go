@@ -32,7 +32,7 @@ func decodeJob(v []byte) (*Job, error) {
 // TestEncodeJob holds it to msgpack's decoding; a new field of Job must be
 // added here too.
 func encodeJob(dst []byte, j *Job) []byte {
-	b := mpArrayLen(dst, 28)
+	b := mpArrayLen(dst, 30)
 	b = mpBin(b, j.ID[:])
 	b = mpStr(b, j.Model)
 	b = mpStr(b, string(j.Kind))
@@ -74,7 +74,9 @@ func encodeJob(dst []byte, j *Job) []byte {
 			b = mpUint64(b, a.Offset)
 		}
 	}
-	return mpUint64(b, j.LastOffset)
+	b = mpUint64(b, j.LastOffset)
+	b = mpStr(b, j.Batch)
+	return mpStr(b, j.CustomID)
 }
 
 // The msgpack encodings msgpack/v5's Encoder uses by default.

@@ -54,7 +54,7 @@ func randomJob(rng *rand.Rand) *Job {
 		RequestSHA256: bs(), BodySHA256: bs(), SubmitOffset: uint64(i()), SubmittedAt: i(), StartedAt: i(),
 		FinishedAt: i(), UpdatedAt: i(), QueueOffset: uint64(i()), QueuedAt: i(), RetryAt: i(),
 		Attempts: int(i()), Used: int(i()), MaxAttempts: int(i()), CancelRequested: rng.IntN(2) == 0,
-		LastError: s(), LastStatus: int(i()), Result: s(), LastOffset: uint64(i()),
+		LastError: s(), LastStatus: int(i()), Result: s(), LastOffset: uint64(i()), Batch: s(), CustomID: s(),
 	}
 	switch rng.IntN(3) {
 	case 1:
@@ -116,7 +116,7 @@ func TestEncodeJob(t *testing.T) {
 		}
 	}
 	// Every field is covered: a new one must be added to encodeJob.
-	if n := reflect.TypeFor[Job]().NumField(); n != 28 {
+	if n := reflect.TypeFor[Job]().NumField(); n != 30 {
 		t.Fatalf("Job has %d fields; update encodeJob and this test", n)
 	}
 	if n := reflect.TypeFor[Artifact]().NumField(); n != 6 {

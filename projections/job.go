@@ -60,6 +60,10 @@ type Job struct {
 	Result          string     `msgpack:"result,omitempty"` // artifact name
 	Artifacts       []Artifact `msgpack:"artifacts,omitempty"`
 	LastOffset      uint64     `msgpack:"last_offset"`
+	// Batch (ULID text) and CustomID link a batch line's job to its batch
+	// and input line; empty for other jobs.
+	Batch    string `msgpack:"batch,omitempty"`
+	CustomID string `msgpack:"custom_id,omitempty"`
 }
 
 // Artifact is one entry of the artifact index.

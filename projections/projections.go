@@ -18,7 +18,7 @@ import (
 // Version is the projection format. Changing apply or the view layout in a
 // way that changes stored bytes must bump it: a checkpoint of another
 // version forces a rebuild.
-const Version = 3 // 2: views stored as arrays (encode.go); 3: the last runs (runs.go)
+const Version = 4 // 2: views stored as arrays (encode.go); 3: the last runs (runs.go); 4: batches and files (batch.go)
 
 // flushEvery bounds the events applied between two state batches.
 const flushEvery = 4096
@@ -45,9 +45,11 @@ type Projections struct {
 	apply   sync.Mutex // one applier at a time
 	mu      sync.RWMutex
 	ck      checkpoint
-	active  map[ulid.ULID]*Job // non-terminal jobs
-	queue   *Queue             // the active jobs indexed for the scheduler
-	runs    runs               // the last finished runs, for run-time estimates
+	active  map[ulid.ULID]*Job   // non-terminal jobs
+	queue   *Queue               // the active jobs indexed for the scheduler
+	runs    runs                 // the last finished runs, for run-time estimates
+	batches map[ulid.ULID]*Batch // every batch (batch.go): few, and read on every poll
+	files   map[ulid.ULID]*File  // every stored file
 	changed atomic.Pointer[chan struct{}]
 	recent  recentViews // finished views lately flushed; the applier's own
 	// fresh is set while a rebuild fills a store that reset emptied: the
@@ -75,7 +77,8 @@ func Open(ctx context.Context, src Source, st Store) (*Projections, error) {
 }
 
 func newProjections(src Source, st Store) *Projections {
-	p := &Projections{src: src, st: st, active: map[ulid.ULID]*Job{}, queue: newQueue()}
+	p := &Projections{src: src, st: st, active: map[ulid.ULID]*Job{}, queue: newQueue(),
+		batches: map[ulid.ULID]*Batch{}, files: map[ulid.ULID]*File{}}
 	ch := make(chan struct{})
 	p.changed.Store(&ch)
 	return p
@@ -130,6 +133,9 @@ func (p *Projections) load() error {
 	if err != nil {
 		return fmt.Errorf("load active jobs: %w", err)
 	}
+	if err := p.loadBatches(); err != nil {
+		return err
+	}
 	return p.loadRuns()
 }
 
@@ -140,6 +146,8 @@ func (p *Projections) reset(why string) error {
 	p.Rebuilt = why
 	p.ck = checkpoint{Version: Version, Offset: p.src.LowWatermark() - 1, Counts: make([]int, len(States))}
 	clear(p.active)
+	clear(p.batches)
+	clear(p.files)
 	p.queue.clear()
 	p.runs.clear()
 	p.recent = recentViews{}

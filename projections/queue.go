@@ -347,6 +347,25 @@ func (r Ready) Oldest() (Entry, bool) {
 	return r.q.recs[k.id].Entry, true
 }
 
+// OldestAtLeast is the oldest ready job of priority min or above, in
+// O(priorities): the scheduler's starvation bound looks only there.
+func (r Ready) OldestAtLeast(min int) (Entry, bool) {
+	var best qkey
+	found := false
+	for p, b := range r.q.prios {
+		if p < min {
+			continue
+		}
+		if k, ok := b.all.Min(); ok && (!found || lessQ(k, best)) {
+			best, found = k, true
+		}
+	}
+	if !found {
+		return Entry{}, false
+	}
+	return r.q.recs[best.id].Entry, true
+}
+
 // TopPriority is the highest priority of a ready job.
 func (r Ready) TopPriority() (int, bool) {
 	top, ok := 0, false

@@ -28,6 +28,12 @@ type RetentionLog interface {
 type RetentionJobs interface {
 	List(f projections.Filter) ([]projections.Job, ulid.ULID, error)
 	Job(id ulid.ULID) (projections.Job, error)
+	// Exists reports a job, batch or file that still exists: the log is
+	// kept from its first event.
+	Exists(id ulid.ULID) (bool, error)
+	// Batch is a batch's view: a batch line's job stays until its batch
+	// has assembled its output.
+	Batch(id ulid.ULID) (projections.Batch, error)
 	Applied() uint64
 	WaitFor(ctx context.Context, off uint64) error
 }
@@ -166,7 +172,7 @@ func (r *Retention) finishedBefore(st projections.State, cutoff time.Time, fn fu
 			return fmt.Errorf("retention: list %s jobs: %w", st, err)
 		}
 		for _, j := range page {
-			if j.FinishedAt != 0 && projections.Time(j.FinishedAt).Before(cutoff) {
+			if j.FinishedAt != 0 && projections.Time(j.FinishedAt).Before(cutoff) && !r.lineOfRunningBatch(j) {
 				if err := fn(j); err != nil {
 					return err
 				}
@@ -220,11 +226,10 @@ func (r *Retention) truncatable(ctx context.Context) (uint64, error) {
 		if e.Job != (ulid.ULID{}) {
 			alive, seen := live[e.Job]
 			if !seen {
-				_, err := r.jobs.Job(e.Job)
-				if err != nil && !errors.Is(err, projections.ErrNotFound) {
+				var err error
+				if alive, err = r.jobs.Exists(e.Job); err != nil {
 					return err
 				}
-				alive = err == nil
 				live[e.Job] = alive
 			}
 			if alive {
@@ -238,4 +243,18 @@ func (r *Retention) truncatable(ctx context.Context) (uint64, error) {
 		return 0, fmt.Errorf("retention: %w", err)
 	}
 	return below, nil
+}
+
+// lineOfRunningBatch reports a batch line whose batch has not ended: its
+// result goes into the batch's output file first.
+func (r *Retention) lineOfRunningBatch(j projections.Job) bool {
+	if j.Batch == "" {
+		return false
+	}
+	id, err := ulid.ParseStrict(j.Batch)
+	if err != nil {
+		return false
+	}
+	b, err := r.jobs.Batch(id)
+	return err == nil && !b.Status.Terminal()
 }

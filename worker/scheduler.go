@@ -63,8 +63,9 @@ func (s *Scheduler) Fork() *Scheduler {
 // remembers the pick. It returns false when nothing is ready now, and the
 // earliest time a delayed retry becomes ready (zero if none).
 //
-// Order: the oldest ready job runs first when it is starving (passed over
-// MaxSkips times, or waiting MaxWait). Otherwise the highest priority
+// Order: the oldest ready job of priority 0 or above runs first when it is
+// starving (passed over MaxSkips times, or waiting MaxWait); background
+// jobs (negative priority) never starve ahead. Otherwise the highest priority
 // wins; within it a job for a loaded model, oldest first; otherwise the
 // oldest job.
 func (s *Scheduler) Pick(q *projections.Queue, loaded []string, now time.Time) (projections.Entry, bool, time.Time) {
@@ -101,7 +102,17 @@ func (s *Scheduler) choose(r projections.Ready, loaded []string, now time.Time) 
 	if !ok {
 		return projections.Entry{}, false
 	}
-	if s.Policy.FIFO || s.starving(head, now) {
+	if s.Policy.FIFO {
+		return head, true
+	}
+	// Background work (negative priority: batch lines by default) never
+	// jumps ahead through the starvation bound: a 20,000-line batch would
+	// otherwise turn into FIFO order once its lines had waited MaxWait,
+	// swapping models on every line and holding interactive callers.
+	if head.Priority < 0 {
+		head, ok = r.OldestAtLeast(0)
+	}
+	if ok && s.starving(head, now) {
 		return head, true
 	}
 	top, _ := r.TopPriority()

@@ -35,6 +35,17 @@ func everyTypeStore(t *testing.T) (dir string, job ulid.ULID) {
 		eventlog.WebhookGaveUp:    &eventlog.WebhookAttempt{Event: 1, Attempt: 6, Error: "timeout"},
 		eventlog.WebhookReplay:    &eventlog.Replay{From: 1, To: 3, Job: job[:], By: "ops"},
 		eventlog.LogLost:          &eventlog.Lost{From: 4, To: 5, By: "ops"},
+		eventlog.FilePart:         &eventlog.Part{Index: 0, Size: 2, Blob: eventlog.FilePartBlob(job, 0)},
+		eventlog.FileUploaded:     &eventlog.FileUpload{Filename: "in.jsonl", Purpose: "batch", Bytes: 2, Parts: 1, SHA256: []byte{1, 2}, Lines: 1},
+		eventlog.FileDeleted:      &eventlog.FileDeletion{Reason: "user", By: "alice"},
+		eventlog.BatchCreated: &eventlog.BatchCreate{InputFile: job.String(), Endpoint: "/v1/chat/completions", CompletionWindow: "24h",
+			ExpiresAt: 1, Metadata: map[string]string{"k": "v"}, Priority: -10, WebhookURL: "https://h.example/x?token=secret", MaxAttempts: 3},
+		eventlog.BatchInProgress:      &eventlog.BatchStart{Total: 1, Models: []string{"tiny-a"}},
+		eventlog.BatchFailed:          &eventlog.BatchFailure{Errors: []eventlog.BatchError{{Code: "invalid_json_line", Message: "bad", Line: 1}}},
+		eventlog.BatchCancelRequested: &eventlog.BatchCancel{By: "alice"},
+		eventlog.BatchFinalizing:      &eventlog.BatchFinalize{Reason: "cancelled"},
+		eventlog.BatchEnded:           &eventlog.BatchEnd{Status: "cancelled", OutputFile: job.String(), Completed: 1},
+		eventlog.BatchDeleted:         &eventlog.BatchDeletion{Reason: "retention"},
 	}
 	l, err := eventlog.Open(eventlog.Config{Dir: dir})
 	if err != nil {
@@ -49,6 +60,9 @@ func everyTypeStore(t *testing.T) (dir string, job ulid.ULID) {
 		rec := eventlog.Record{Job: job, Type: typ, Payload: p}
 		if typ == eventlog.ArtifactStored {
 			rec.Blobs = []eventlog.Blob{{Key: eventlog.ArtifactBlob(job, "response"), Data: []byte("{}")}}
+		}
+		if typ == eventlog.FilePart {
+			rec.Blobs = []eventlog.Blob{{Key: eventlog.FilePartBlob(job, 0), Data: []byte("{}")}}
 		}
 		if _, err := l.Append(context.Background(), rec); err != nil {
 			t.Fatal(err)
