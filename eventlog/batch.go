@@ -2,6 +2,7 @@ package eventlog
 
 import (
 	"encoding/binary"
+	"strings"
 
 	"github.com/oklog/ulid/v2"
 )
@@ -128,4 +129,26 @@ type BatchEnd struct {
 // view and its line index go.
 type BatchDeletion struct {
 	Reason string `msgpack:"reason,omitempty"`
+}
+
+// The public ids, as OpenAI shapes them: "batch_<ULID>", "file-<ULID>".
+const (
+	BatchIDPrefix = "batch_"
+	FileIDPrefix  = "file-"
+)
+
+// BatchID is a batch's public id.
+func BatchID(id ulid.ULID) string { return BatchIDPrefix + id.String() }
+
+// FileID is a file's public id.
+func FileID(id ulid.ULID) string { return FileIDPrefix + id.String() }
+
+// ParseBatchID reads a public batch id (or a bare ULID).
+func ParseBatchID(s string) (ulid.ULID, error) {
+	return ulid.ParseStrict(strings.TrimPrefix(s, BatchIDPrefix))
+}
+
+// ParseFileID reads a public file id (or a bare ULID).
+func ParseFileID(s string) (ulid.ULID, error) {
+	return ulid.ParseStrict(strings.TrimPrefix(s, FileIDPrefix))
 }
