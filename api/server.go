@@ -54,6 +54,10 @@ type Config struct {
 	Metrics http.Handler
 	// Activity serves GET /stats (metrics.Collector); nil: 404.
 	Activity Activity
+	// Batches serves /v1/files and /v1/batches and below them, behind
+	// the token (api/batch, batches.go); nil: those answer like any /v1
+	// route foreman does not serve.
+	Batches http.Handler
 	// Events serves GET /events; nil: Log, when it is one (eventlog.Log).
 	Events EventSource
 	// Now is the clock of estimates (ETA, Retry-After); nil: time.Now.
@@ -164,6 +168,7 @@ func New(cfg Config) *Server {
 	s.router.POST("/admin/backup", s.auth.require(s.backup))
 	s.ollamaRoutes()
 	s.openAIRoutes()
+	s.batchRoutes()
 	s.jobRoutes()
 	s.router.GET("/events", s.auth.require(s.tailEvents))
 	if cfg.Metrics != nil {

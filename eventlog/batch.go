@@ -152,3 +152,11 @@ func ParseBatchID(s string) (ulid.ULID, error) {
 func ParseFileID(s string) (ulid.ULID, error) {
 	return ulid.ParseStrict(strings.TrimPrefix(s, FileIDPrefix))
 }
+
+// BatchEndpoints maps the endpoints a batch may name to its lines' job
+// kind. In a batch, embeddings are queued like the rest: scheduled work.
+var BatchEndpoints = map[string]Kind{
+	"/v1/chat/completions": KindOpenAIChat,
+	"/v1/completions":      KindOpenAICompletion,
+	"/v1/embeddings":       KindOpenAIEmbedding,
+}

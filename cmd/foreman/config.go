@@ -55,7 +55,8 @@ type Config struct {
 	DefaultNumPredict int
 	MinFreeDisk       uint64 // FOREMAN_MIN_FREE_DISK
 	// Ship is the FOREMAN_NATS_* settings (config_ship.go).
-	Ship shipSettings
+	Ship  shipSettings
+	Batch BatchConfig // FOREMAN_BATCH_* (config_batch.go)
 
 	fs vfs.FS // the store's filesystem; nil: the OS (tests inject faults)
 }
@@ -88,6 +89,7 @@ func DefaultConfig() Config {
 		MaxJobTimeout:     DefaultMaxJobTimeout,
 		DefaultNumPredict: DefaultNumPredict,
 		MinFreeDisk:       api.DefaultMinFreeDisk,
+		Batch:             defaultBatchConfig(),
 	}
 }
 
@@ -211,6 +213,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			c.Tokens[name] = tok
 		}
 	}
+	if err := loadBatchConfig(getenv, &c.Batch); err != nil {
+		return c, err
+	}
 	return c, c.Validate()
 }
 
@@ -287,6 +292,9 @@ func (c Config) Validate() error {
 	}
 	if c.BackupDir != "" && within(c.BackupDir, c.DataDir) {
 		return &ConfigError{"FOREMAN_BACKUP_DIR", c.BackupDir, "must not be FOREMAN_DATA_DIR or inside it"}
+	}
+	if err := c.Batch.Validate(); err != nil {
+		return err
 	}
 	if c.PublicURL != "" {
 		u, err := url.Parse(c.PublicURL)

@@ -20,6 +20,7 @@ import (
 	"github.com/foreman-dev/foreman/eventlog/ship"
 	"github.com/foreman-dev/foreman/projections"
 	"github.com/foreman-dev/foreman/worker"
+	"github.com/foreman-dev/foreman/worker/batch"
 	"github.com/foreman-dev/foreman/worker/target"
 )
 
@@ -32,6 +33,7 @@ type Daemon struct {
 	proj     *projections.Projections
 	inv      *target.Inventory
 	worker   *worker.Worker
+	batches  *batch.Driver // advances OpenAI batches (ADR-0029)
 	webhooks *webhook.Dispatcher
 	hub      *api.Hub
 	hubFrom  uint64            // the log's end before serving: where the hub starts following
@@ -130,8 +132,13 @@ func (d *Daemon) wire() error {
 	if err != nil {
 		return &ConfigError{"FOREMAN_WEBHOOK_ALLOW", "", err.Error()}
 	}
+	batches, err := d.wireBatches(guard)
+	if err != nil {
+		return err
+	}
 	srv := api.New(api.Config{
-		Tokens: cfg.Tokens, Health: d.inv, Backup: d.log, BackupDir: backupDir, Log: d.log, Jobs: d.proj, Hub: hub, MinFreeDisk: cfg.MinFreeDisk,
+		Batches: batches,
+		Tokens:  cfg.Tokens, Health: d.inv, Backup: d.log, BackupDir: backupDir, Log: d.log, Jobs: d.proj, Hub: hub, MinFreeDisk: cfg.MinFreeDisk,
 		Inventory: d.inv, Target: client, Scheduler: schedulerPort{d.worker.Scheduler()}, Retention: d.log,
 		JobTimeout: cfg.JobTimeout, MaxJobTimeout: cfg.MaxJobTimeout, DefaultNumPredict: cfg.DefaultNumPredict,
 		MaxBody: cfg.MaxBody, MaxAttempts: cfg.MaxAttempts, MaxQueue: cfg.MaxQueue,
@@ -224,6 +231,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		goRun(&bgWG, "ship", func() error { return d.shipper.Run(bg) })
 	}
 	goRun(&workWG, "worker", func() error { return d.worker.Run(work) })
+	goRun(&workWG, "batches", func() error { return d.batches.Run(work) })
 	goRun(&workWG, "http", func() error {
 		if err := d.srv.Serve(d.ln); !errors.Is(err, http.ErrServerClosed) {
 			return err

@@ -26,7 +26,7 @@ func (d *Driver) enqueue(ctx context.Context, b projections.Batch) error {
 	if err != nil {
 		return fmt.Errorf("input file: %w", err)
 	}
-	kind, ok := Kinds[b.Endpoint]
+	kind, ok := eventlog.BatchEndpoints[b.Endpoint]
 	if !ok {
 		return fmt.Errorf("endpoint %q has no job kind", b.Endpoint)
 	}

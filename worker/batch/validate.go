@@ -14,13 +14,6 @@ import (
 	"github.com/foreman-dev/foreman/projections"
 )
 
-// Kinds maps the endpoints a batch may name to the job kind of its lines.
-var Kinds = map[string]eventlog.Kind{
-	"/v1/chat/completions": eventlog.KindOpenAIChat,
-	"/v1/completions":      eventlog.KindOpenAICompletion,
-	"/v1/embeddings":       eventlog.KindOpenAIEmbedding,
-}
-
 // maxErrors bounds the errors a failed batch reports (the rest are
 // counted in the last one's message).
 const maxErrors = 100
