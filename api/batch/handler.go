@@ -1,7 +1,7 @@
 // Package batch serves OpenAI's Files and Batches routes (/v1/files,
 // /v1/batches) on the event log, so the official SDKs' batch calls work
 // unchanged against foreman. It appends file and batch events and reads
-// the projections; worker/batch drives the batches (ADR-0029).
+// the projections; worker/batch drives the batches (ADR-0031).
 package batch
 
 import (

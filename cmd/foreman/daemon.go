@@ -33,7 +33,7 @@ type Daemon struct {
 	proj     *projections.Projections
 	inv      *target.Inventory
 	worker   *worker.Worker
-	batches  *batch.Driver // advances OpenAI batches (ADR-0029)
+	batches  *batch.Driver // advances OpenAI batches (ADR-0031)
 	webhooks *webhook.Dispatcher
 	hub      *api.Hub
 	hubFrom  uint64            // the log's end before serving: where the hub starts following

@@ -16,7 +16,7 @@ import (
 func (d *Daemon) wireBatches(guard *webhook.Guard) (http.Handler, error) {
 	cfg := d.cfg
 	var err error
-	d.batches, err = batch.New(batch.Config{Log: d.log, Views: d.proj, Models: d.inv, MaxLines: cfg.Batch.MaxLines,
+	d.batches, err = batch.New(batch.Config{Log: d.log, Views: d.proj, Models: d.inv, MaxLines: cfg.Batch.MaxLines, FileTTL: cfg.Batch.FileTTL,
 		Logger: d.logger.With("part", "batches")})
 	if err != nil {
 		return nil, err

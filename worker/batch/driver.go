@@ -1,5 +1,5 @@
 // Package batch drives OpenAI batches through their lifecycle on the event
-// log (ADR-0029): it validates a batch's input file, submits each line as
+// log (ADR-0031): it validates a batch's input file, submits each line as
 // a job of its own, follows the line jobs through the projections, cancels
 // and expires them, and assembles the output and error files once every
 // line has settled. It reads only projections and appends only events, so
@@ -33,6 +33,7 @@ type Views interface {
 	Batches() []projections.Batch
 	Batch(id ulid.ULID) (projections.Batch, error)
 	File(id ulid.ULID) (projections.File, error)
+	Files() []projections.File
 	Job(id ulid.ULID) (projections.Job, error)
 	BatchLines(id ulid.ULID, fn func(line int, job ulid.ULID) error) error
 	Applied() uint64
@@ -65,8 +66,12 @@ type Config struct {
 	// RetryEvery is how soon a batch whose models could not be checked
 	// (target unreachable) is validated again.
 	RetryEvery time.Duration
-	Logger     *slog.Logger
-	Now        func() time.Time
+	// FileTTL is how long an ended batch and its files, and an uploaded
+	// file no open batch reads, are kept (FOREMAN_BATCH_FILE_TTL); 0:
+	// forever.
+	FileTTL time.Duration
+	Logger  *slog.Logger
+	Now     func() time.Time
 }
 
 // Validate names the first missing dependency.
@@ -92,7 +97,8 @@ type Driver struct {
 	// start (asking again after a restart is harmless).
 	cancelSent map[ulid.ULID]bool
 	// retryAt holds batches back after a failed step, until then.
-	retryAt map[ulid.ULID]time.Time
+	retryAt   map[ulid.ULID]time.Time
+	lastSweep time.Time
 }
 
 // New returns a driver; call Run.
@@ -156,8 +162,14 @@ func (d *Driver) Pass(ctx context.Context) (time.Time, error) {
 			wake = t
 		}
 	}
-	all := d.cfg.Views.Batches()
 	now := d.cfg.Now()
+	if err := d.sweep(ctx, now); err != nil {
+		return wake, err
+	}
+	if d.cfg.FileTTL > 0 {
+		soon(d.lastSweep.Add(sweepEvery))
+	}
+	all := d.cfg.Views.Batches()
 	for i := len(all) - 1; i >= 0; i-- {
 		b := all[i]
 		if b.Status.Terminal() {

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/foreman-dev/foreman/eventlog"
 	"github.com/foreman-dev/foreman/projections"
 )
 
@@ -137,5 +138,38 @@ func TestCancelWhileValidating(t *testing.T) {
 	}
 	if _, errs := h.exactlyOnce(b, 3); errs[0].Error.Code != "batch_cancelled" {
 		t.Fatalf("error %+v", errs[0].Error)
+	}
+}
+
+// FOREMAN_BATCH_FILE_TTL after it ended, a batch goes with its files; an
+// input file goes FOREMAN_BATCH_FILE_TTL after its upload.
+func TestRetentionDropsEndedBatches(t *testing.T) {
+	h := newHarness(t)
+	h.d.cfg.FileTTL = 48 * time.Hour
+	in := h.upload(chatLines(2, "tiny-a"))
+	id := h.create(in, "/v1/chat/completions")
+	h.pass()
+	h.work(0, func(projections.Job) outcome { return succeed })
+	h.pass()
+	b := h.batch(id)
+	if b.Status != projections.BatchCompleted {
+		t.Fatalf("batch %s", b.Status)
+	}
+	h.now = h.now.Add(47 * time.Hour)
+	h.pass()
+	if _, err := h.p.Batch(id); err != nil {
+		t.Fatalf("dropped too early: %v", err)
+	}
+	h.now = h.now.Add(2 * time.Hour)
+	h.pass()
+	if _, err := h.p.Batch(id); err != projections.ErrBatchNotFound {
+		t.Fatalf("batch after its TTL: %v", err)
+	}
+	if files := h.p.Files(); len(files) != 0 {
+		t.Fatalf("files after the TTL: %+v", files)
+	}
+	out, _ := eventlog.ParseFileID(b.OutputFile)
+	if _, err := h.log.Blob(eventlog.FilePartBlob(out, 0)); err != eventlog.ErrNotFound {
+		t.Fatalf("output part after the TTL: %v", err)
 	}
 }

@@ -38,7 +38,7 @@ type harness struct {
 }
 
 func newHarness(t *testing.T) *harness {
-	h := &harness{t: t, fs: vfs.NewMem(), now: time.Unix(1_800_000_000, 0), models: models{"tiny-a": true, "tiny-b": true}}
+	h := &harness{t: t, fs: vfs.NewMem(), now: time.Now(), models: models{"tiny-a": true, "tiny-b": true}}
 	h.open()
 	t.Cleanup(h.close)
 	return h
