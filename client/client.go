@@ -111,6 +111,8 @@ func (c *Client) request(ctx context.Context, method, path string, body any, hdr
 		rd = bytes.NewReader(b)
 	case json.RawMessage:
 		rd = bytes.NewReader(b)
+	case io.Reader: // streamed as is; hdr gives its Content-Type
+		rd = b
 	default:
 		data, err := json.Marshal(b)
 		if err != nil {
@@ -125,7 +127,7 @@ func (c *Client) request(ctx context.Context, method, path string, body any, hdr
 	for k, v := range hdr {
 		req.Header[k] = v
 	}
-	if rd != nil {
+	if rd != nil && req.Header.Get("Content-Type") == "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if c.token != "" {

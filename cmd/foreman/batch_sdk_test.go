@@ -17,7 +17,7 @@ import (
 
 // sdkDaemon is a daemon in front of the fake Ollama and the official
 // OpenAI client pointed at it.
-func sdkDaemon(t *testing.T, env map[string]string) (openai.Client, *ollamatest.Server) {
+func sdkDaemon(t *testing.T, env map[string]string) (openai.Client, *ollamatest.Server, string) {
 	t.Helper()
 	fake := ollamatest.New(t)
 	base := map[string]string{"FOREMAN_DATA_DIR": t.TempDir(), "FOREMAN_OLLAMA_URL": fake.URL(), "FOREMAN_TOKEN": "tok",
@@ -31,7 +31,7 @@ func sdkDaemon(t *testing.T, env map[string]string) (openai.Client, *ollamatest.
 			t.Errorf("serve: %v", err)
 		}
 	})
-	return openai.NewClient(option.WithBaseURL("http://"+addr+"/v1/"), option.WithAPIKey("tok"), option.WithMaxRetries(0)), fake
+	return openai.NewClient(option.WithBaseURL("http://"+addr+"/v1/"), option.WithAPIKey("tok"), option.WithMaxRetries(0)), fake, addr
 }
 
 func sdkUpload(t *testing.T, c openai.Client, jsonl string) *openai.FileObject {
@@ -67,7 +67,7 @@ func sdkWait(t *testing.T, c openai.Client, id string) *openai.Batch {
 // The SDK's file calls round-trip, and a bad input fails the batch with
 // OpenAI's error list, running nothing.
 func TestOpenAISDKFilesAndValidation(t *testing.T) {
-	c, fake := sdkDaemon(t, nil)
+	c, fake, _ := sdkDaemon(t, nil)
 	ctx := context.Background()
 	input := `{"custom_id":"a","method":"POST","url":"/v1/chat/completions","body":{"model":"tiny-a","messages":[{"role":"user","content":"hi"}]}}
 {"custom_id":"a","method":"POST","url":"/v1/chat/completions","body":{"model":"tiny-a","messages":[{"role":"user","content":"hi"}]}}

@@ -49,10 +49,11 @@ func (c *CompletionCommand) Run(ctx context.Context, args []string) error {
 // tree asks every command for its flags.
 func (c *CompletionCommand) tree(ctx context.Context) completionTree {
 	t := completionTree{
-		subs: map[string][]string{"log": {"dump", "job", "stats", "verify", "export"}, "webhooks": {"replay"}, "fleet": {"log"}, "completion": {"bash", "zsh"}},
+		subs: map[string][]string{"log": {"dump", "job", "stats", "verify", "export"}, "webhooks": {"replay"}, "fleet": {"log"}, "completion": {"bash", "zsh"},
+			"batch": {"create", "ls", "get", "cancel", "wait", "output"}},
 		flag: map[string][]string{},
 	}
-	t.top = append(completionLeaves(), "log", "webhooks", "fleet", "help")
+	t.top = append(completionLeaves(), "log", "webhooks", "fleet", "batch", "help")
 	slices.Sort(t.top)
 	t.top = slices.Compact(t.top)
 	paths := [][]string{}
@@ -65,6 +66,9 @@ func (c *CompletionCommand) tree(ctx context.Context) completionTree {
 		paths = append(paths, []string{"log", sub})
 	}
 	paths = append(paths, []string{"webhooks", "replay"}, []string{"fleet", "log"})
+	for _, sub := range t.subs["batch"] {
+		paths = append(paths, []string{"batch", sub})
+	}
 	for _, p := range paths {
 		t.flag[strings.Join(p, " ")] = c.flagsOf(ctx, p)
 	}
@@ -94,7 +98,7 @@ func bashCompletion(t completionTree) string {
 	b.WriteString("  local cur=${COMP_WORDS[COMP_CWORD]} cmd=${COMP_WORDS[1]} path words=\"\"\n")
 	fmt.Fprintf(&b, "  if [[ $COMP_CWORD -eq 1 ]]; then\n    words=%q\n", strings.Join(t.top, " "))
 	b.WriteString("  else\n    path=$cmd\n    case $cmd in\n")
-	for _, cmd := range []string{"completion", "log", "webhooks", "fleet"} {
+	for _, cmd := range []string{"completion", "log", "webhooks", "fleet", "batch"} {
 		fmt.Fprintf(&b, "      %s) if [[ $COMP_CWORD -eq 2 ]]; then COMPREPLY=($(compgen -W %q -- \"$cur\")); return; fi; path=\"$cmd ${COMP_WORDS[2]}\";;\n",
 			cmd, strings.Join(t.subs[cmd], " "))
 	}

@@ -108,6 +108,7 @@ several separated by commas: a fleet; token FOREMAN_TOKEN; --json for JSON outpu
   foreman retry ID                requeue a failed or cancelled job
   foreman ps                      loaded models, the running job, queue depth
   foreman webhooks replay --from OFFSET   deliver job events again
+  foreman batch create|ls|get|cancel|wait|output   OpenAI batches (foreman batch for usage)
 
 Fleet audit (the history daemons ship to NATS JetStream, FOREMAN_NATS_URL):
   foreman fleet log --nats URL    events, gaps and jobs by state per node (--node, --job ID, --from)
@@ -151,6 +152,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return (&WebhooksCommand{m: m}).Run(ctx, rest)
 	case "fleet":
 		return (&FleetCommand{m: m}).Run(ctx, rest)
+	case "batch":
+		return (&BatchCommand{m: m}).Run(ctx, rest)
 	case "version", "--version":
 		return (&VersionCommand{m: m}).Run(ctx, rest)
 	case "completion":
