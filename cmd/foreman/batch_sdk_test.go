@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -120,5 +122,126 @@ not json
 	}
 	if _, err := c.Files.Delete(ctx, f.ID); err != nil {
 		t.Fatalf("delete: %v", err)
+	}
+}
+
+// chatBatch is a JSONL of n chat lines over models, interleaved.
+func chatBatch(n int, models ...string) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, `{"custom_id":"req-%d","method":"POST","url":"/v1/chat/completions","body":{"model":%q,"messages":[{"role":"user","content":"say %d"}],"temperature":0,"seed":1}}`+"\n",
+			i, models[i%len(models)], i)
+	}
+	return b.String()
+}
+
+// sdkLines downloads a file and decodes its lines.
+func sdkLines(t *testing.T, c openai.Client, id string) []map[string]any {
+	t.Helper()
+	if id == "" {
+		return nil
+	}
+	resp, err := c.Files.Content(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out []map[string]any
+	dec := json.NewDecoder(resp.Body)
+	for dec.More() {
+		var m map[string]any
+		if err := dec.Decode(&m); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// The whole path with the official client: upload, create, wait, read the
+// output; lines over two models drain by model; every line once.
+func TestOpenAISDKBatchRuns(t *testing.T) {
+	c, fake, _ := sdkDaemon(t, nil)
+	ctx := context.Background()
+	const n = 30
+	f := sdkUpload(t, c, chatBatch(n, "tiny-a", "tiny-b"))
+	b, err := c.Batches.New(ctx, openai.BatchNewParams{InputFileID: f.ID, Endpoint: openai.BatchNewParamsEndpointV1ChatCompletions,
+		CompletionWindow: openai.BatchNewParamsCompletionWindow24h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = sdkWait(t, c, b.ID)
+	if b.Status != openai.BatchStatusCompleted || b.RequestCounts.Total != n || b.RequestCounts.Completed != n || b.ErrorFileID != "" {
+		t.Fatalf("batch %s %+v error file %q", b.Status, b.RequestCounts, b.ErrorFileID)
+	}
+	lines := sdkLines(t, c, b.OutputFileID)
+	seen := map[string]bool{}
+	for _, l := range lines {
+		id := l["custom_id"].(string)
+		if seen[id] {
+			t.Fatalf("%s answered twice", id)
+		}
+		seen[id] = true
+		resp := l["response"].(map[string]any)
+		body := resp["body"].(map[string]any)
+		if resp["status_code"] != float64(200) || body["object"] != "chat.completion" || l["error"] != nil || !strings.HasPrefix(l["id"].(string), "batch_req_") {
+			t.Fatalf("line %v", l)
+		}
+	}
+	if len(seen) != n {
+		t.Fatalf("%d lines answered, want %d", len(seen), n)
+	}
+	if loads := fake.Loads(); loads > 4 {
+		t.Errorf("%d model loads for a batch over 2 models", loads)
+	}
+}
+
+// Cancelling a running batch: what ran is kept, the rest answered
+// batch_cancelled, every line once.
+func TestOpenAISDKBatchCancel(t *testing.T) {
+	c, fake, _ := sdkDaemon(t, nil)
+	ctx := context.Background()
+	gate := fake.Block("tiny-a")
+	defer gate.Release()
+	f := sdkUpload(t, c, chatBatch(10, "tiny-a"))
+	b, err := c.Batches.New(ctx, openai.BatchNewParams{InputFileID: f.ID, Endpoint: openai.BatchNewParamsEndpointV1ChatCompletions,
+		CompletionWindow: openai.BatchNewParamsCompletionWindow24h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-gate.Arrived() // the first line runs, held at the gate
+	if b, err = c.Batches.Cancel(ctx, b.ID); err != nil || b.Status != openai.BatchStatusCancelling {
+		t.Fatalf("cancel: %v %+v", err, b)
+	}
+	b = sdkWait(t, c, b.ID)
+	if b.Status != openai.BatchStatusCancelled || b.RequestCounts.Failed != 10 || b.CancelledAt == 0 {
+		t.Fatalf("batch %s %+v", b.Status, b.RequestCounts)
+	}
+	errs := sdkLines(t, c, b.ErrorFileID)
+	if len(errs) != 10 || errs[0]["error"].(map[string]any)["code"] != "batch_cancelled" {
+		t.Fatalf("error file %v", errs)
+	}
+}
+
+// An embeddings batch goes through the queue like the rest.
+func TestOpenAISDKEmbeddingsBatch(t *testing.T) {
+	c, _, _ := sdkDaemon(t, nil)
+	var in strings.Builder
+	for i := range 4 {
+		fmt.Fprintf(&in, `{"custom_id":"e%d","method":"POST","url":"/v1/embeddings","body":{"model":"tiny-embed","input":"text %d"}}`+"\n", i, i)
+	}
+	f := sdkUpload(t, c, in.String())
+	b, err := c.Batches.New(context.Background(), openai.BatchNewParams{InputFileID: f.ID, Endpoint: openai.BatchNewParamsEndpointV1Embeddings,
+		CompletionWindow: openai.BatchNewParamsCompletionWindow24h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = sdkWait(t, c, b.ID)
+	lines := sdkLines(t, c, b.OutputFileID)
+	if b.Status != openai.BatchStatusCompleted || len(lines) != 4 {
+		t.Fatalf("batch %s %+v; errors %v", b.Status, b.RequestCounts, sdkLines(t, c, b.ErrorFileID))
+	}
+	if body := lines[0]["response"].(map[string]any)["body"].(map[string]any); body["object"] != "list" {
+		t.Fatalf("embedding answer %v", body)
 	}
 }
