@@ -234,8 +234,8 @@ func TestOpenAIClientErrors(t *testing.T) {
 		{"POST", "/v1/chat/completions", `{"model":"tiny-a","messages":[{"role":"user","content":"x"}]}`, "missing", 401, "invalid_request_error", "missing bearer token"},
 		{"POST", "/v1/nope", `{}`, "", 404, "invalid_request_error", "Invalid URL (POST /v1/nope)"},
 		{"PATCH", "/v1/chat/completions/x", ``, "", 404, "invalid_request_error", "Invalid URL (PATCH /v1/chat/completions/x)"},
-		{"OPTIONS", "/v1/files", ``, "", 404, "invalid_request_error", "Invalid URL"},
-		{"GET", "/v1/batches", ``, "", 404, "invalid_request_error", "Invalid URL"},
+		{"PUT", "/v1/files", ``, "", 405, "invalid_request_error", "method not allowed"},
+		{"GET", "/v1/batches/batch_nope", ``, "", 404, "invalid_request_error", "No such Batch object"},
 		{"GET", "/v1/chat/completions", ``, "", 405, "invalid_request_error", "method not allowed"},
 		{"HEAD", "/v1/models", ``, "", 405, "", ""},
 	} {
