@@ -19,11 +19,13 @@ import (
 // JetStream (FOREMAN_NATS_URL; docs/fleet-audit.md).
 type FleetCommand struct{ m *Main }
 
-const fleetUsage = `Usage: foreman fleet log --nats URL [--node N] [--job ID] [--from TIME] [--json]
+const fleetUsage = `Usage: foreman fleet log --nats URL [--node N] [--job ID | --events] [--from TIME] [--json]
 
 Reads the fleet's event history from the JetStream stream the daemons ship
-to: without --job, per node the events, offsets, gaps and jobs by state;
-with --job, that job's timeline across nodes.
+to: by default, per node the events, offsets, gaps and jobs by state; with
+--job, that job's timeline across nodes; with --events, every selected
+event (--json: {"node","seq","event"} per line, the event in the export
+format).
 
 Flags:
 `
@@ -41,6 +43,7 @@ func (c *FleetCommand) Run(ctx context.Context, args []string) error {
 	creds := fs.String("creds", c.m.Getenv("FOREMAN_NATS_CREDS"), "NATS credentials file (FOREMAN_NATS_CREDS)")
 	node := fs.String("node", "", "only this node's events")
 	job := fs.String("job", "", "the timeline of this job")
+	events := fs.Bool("events", false, "print every selected event instead of the summary (with --json: one record per line, for archiving)")
 	from := fs.String("from", "", "events stored since TIME (RFC 3339, or a duration back from now: 24h)")
 	asJSON := fs.Bool("json", false, "print JSON (with --job: one record per line)")
 	fs.Usage = func() { fmt.Fprint(fs.Output(), fleetUsage); fs.PrintDefaults() }
@@ -77,7 +80,7 @@ func (c *FleetCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *job != "" {
+	if *job != "" || *events {
 		return c.timeline(ctx, js, *stream, f, *job, *asJSON)
 	}
 	return c.summary(ctx, js, *stream, f, *asJSON)
@@ -94,11 +97,12 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("want an RFC 3339 time (2026-12-01T00:00:00Z) or a duration (24h)")
 }
 
-// timeline prints one job's events, every node's, in stream order.
+// timeline prints one job's events (job "": every event), every node's,
+// in stream order.
 func (c *FleetCommand) timeline(ctx context.Context, js jetstream.JetStream, stream string, f ship.Filter, job string, asJSON bool) error {
 	var recs []ship.Record
 	err := ship.Read(ctx, js, stream, f, func(r ship.Record) error {
-		if r.Event.Job == job {
+		if job == "" || r.Event.Job == job {
 			recs = append(recs, r)
 		}
 		return nil
@@ -106,7 +110,7 @@ func (c *FleetCommand) timeline(ctx context.Context, js jetstream.JetStream, str
 	if err != nil {
 		return err
 	}
-	if len(recs) == 0 {
+	if len(recs) == 0 && job != "" {
 		return fmt.Errorf("job %s: no events in stream %s", job, stream)
 	}
 	if asJSON {

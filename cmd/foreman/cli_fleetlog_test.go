@@ -97,6 +97,23 @@ func TestFleetLogSummarisesNodesAndFollowsAJob(t *testing.T) {
 		t.Errorf("--node gpu1 --json: %s", out)
 	}
 
+	// --events --json: every selected event, one record per line.
+	out, _, err = runCLI(t, nil, "", "fleet", "log", "--nats", srv.URL(), "--node", "gpu2", "--events", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var r ship.Record
+		if err := json.Unmarshal([]byte(line), &r); err != nil || r.Node != "gpu2" {
+			t.Fatalf("line %q: %v", line, err)
+		}
+		types = append(types, r.Event.Type)
+	}
+	if strings.Join(types, " ") != "job.submitted job.started job.failed" {
+		t.Errorf("--node gpu2 --events: %v", types)
+	}
+
 	// --from selects by the time the stream stored a message.
 	out, _, err = runCLI(t, nil, "", "fleet", "log", "--nats", srv.URL(), "--from", "1h")
 	if err != nil || strings.Count(out, "\n") != 3 {

@@ -111,7 +111,7 @@ several separated by commas: a fleet; token FOREMAN_TOKEN; --json for JSON outpu
   foreman batch create|ls|get|cancel|wait|output   OpenAI batches (foreman batch for usage)
 
 Fleet audit (the history daemons ship to NATS JetStream, FOREMAN_NATS_URL):
-  foreman fleet log --nats URL    events, gaps and jobs by state per node (--node, --job ID, --from)
+  foreman fleet log --nats URL    per node events, gaps, jobs by state (--node, --job ID, --events, --from)
 
 Exit codes: 0 ok; 1 error (also a job that ended failed or cancelled,
 an unreachable daemon, a refused token); 2 bad usage or configuration;
