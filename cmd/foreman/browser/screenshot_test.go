@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,8 +17,9 @@ import (
 
 // TestScreenshot writes the dashboard's picture for the README when
 // FOREMAN_UI_SCREENSHOT names the file (docs/screenshot.sh): a daemon with
-// jobs done, failed, cancelled and queued for three models, one running
-// with its output streaming, and a job's detail open.
+// jobs done, failed, cancelled and queued for three models, a batch part
+// of the way, one job running with its output streaming, and a job's
+// detail open.
 func TestScreenshot(t *testing.T) {
 	out := os.Getenv("FOREMAN_UI_SCREENSHOT")
 	if out == "" {
@@ -37,7 +39,19 @@ func TestScreenshot(t *testing.T) {
 	}
 	tb.waitJS(rowState(done[2], "done"), 20*time.Second)
 
-	running := d.submit(t, chat("tiny-a", "Write a long poem about a GPU that never sleeps.", `"options":{"num_predict":600}`))
+	// A batch part-way: its lines wait (priority -10) behind what comes next.
+	var lines strings.Builder
+	for i := range 10 {
+		fmt.Fprintf(&lines, `{"custom_id":"doc-%d","method":"POST","url":"/v1/chat/completions","body":{"model":"tiny-b","max_tokens":30,"messages":[{"role":"user","content":"Classify document %d"}]}}`+"\n", i, i)
+	}
+	var batch struct {
+		ID string `json:"id"`
+	}
+	d.call(t, "POST", "/v1/batches", fmt.Sprintf(`{"input_file_id":%q,"endpoint":"/v1/chat/completions","completion_window":"24h","metadata":{"name":"nightly-classify"}}`,
+		d.uploadBatchFile(t, []byte(lines.String()))), http.StatusOK, &batch)
+	tb.waitJS(fmt.Sprintf(`document.querySelector("#batches li[data-batch-id='%s'] progress")?.value >= 3`, batch.ID), 20*time.Second)
+
+	running := d.submit(t, chat("tiny-a", "Write a long poem about a GPU that never sleeps.", `"priority":5,"options":{"num_predict":600}`))
 	for i := range 5 {
 		model := []string{"tiny-b", "tiny-b", "tiny-big", "tiny-a", "tiny-b"}[i]
 		d.submit(t, chat(model, fmt.Sprintf("Queued request %d", i+1), fmt.Sprintf(`"priority":%d`, i%2)))
