@@ -120,11 +120,11 @@ func writeOpenAIError(w http.ResponseWriter, e *openAIError) {
 	if typ == "" {
 		typ = openAIErrorType(e.status)
 	}
-	var code any
+	var code *string
 	if e.code != "" {
-		code = e.code
+		code = &e.code
 	}
-	b, _ := json.Marshal(map[string]any{"error": map[string]any{"message": e.msg, "type": typ, "param": nil, "code": code}})
+	b, _ := json.Marshal(openAIErrorBody{openAIErrorFields{Message: e.msg, Type: typ, Code: code}})
 	ct := "application/json"
 	if e.gin {
 		ct = "application/json; charset=utf-8"
@@ -132,6 +132,19 @@ func writeOpenAIError(w http.ResponseWriter, e *openAIError) {
 	w.Header().Set("Content-Type", ct)
 	w.WriteHeader(e.status)
 	w.Write(append(b, '\n'))
+}
+
+// openAIErrorBody is OpenAI's error shape, its members in the order
+// Ollama's /v1 writes them.
+type openAIErrorBody struct {
+	Error openAIErrorFields `json:"error"`
+}
+
+type openAIErrorFields struct {
+	Message string  `json:"message"`
+	Type    string  `json:"type"`
+	Param   any     `json:"param"`
+	Code    *string `json:"code"`
 }
 
 // openAIErrorType is the type of an error foreman writes on /v1, by

@@ -94,7 +94,7 @@ func TestSSERelay(t *testing.T) {
 	h.End(id, b.log.LastOffset(), "ollama stream: the model runner died")
 	rest := new(bytes.Buffer)
 	rest.ReadFrom(rd)
-	if rest.String() != `data: {"error":{"code":null,"message":"ollama stream: the model runner died","param":null,"type":"api_error"}}`+"\n\n" {
+	if rest.String() != `data: {"error":{"message":"ollama stream: the model runner died","type":"api_error","param":null,"code":null}}`+"\n\n" {
 		t.Fatalf("after the failure: %q", rest)
 	}
 }

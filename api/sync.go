@@ -143,7 +143,7 @@ func framingOf(contentType string) framing {
 func (f framing) writeError(w http.ResponseWriter, msg string) {
 	switch {
 	case f.sse:
-		b, _ := json.Marshal(map[string]any{"error": map[string]any{"message": msg, "type": "api_error", "param": nil, "code": nil}})
+		b, _ := json.Marshal(openAIErrorBody{openAIErrorFields{Message: msg, Type: "api_error"}})
 		w.Write(append(append([]byte("data: "), b...), '\n', '\n'))
 		http.NewResponseController(w).Flush()
 	case f.sep != "":

@@ -175,11 +175,11 @@ func (w *Worker) attempt(ctx context.Context, r *running, body []byte) outcome {
 		return out
 	}
 	res, ok := asm.result()
-	if !ok && OpenAI(r.sub.Kind) {
-		// Ollama's /v1 writes a runner's death mid-answer as an empty
-		// chunk and ends the stream without [DONE]: a failed attempt,
-		// as the error line of /api/chat is.
-		out.err = &target.StreamError{Message: "the target's answer ended before its end (no data: [DONE]): the model runner may have died"}
+	if sa, isSSE := asm.(*sseAssembler); !ok && isSSE && sa.died {
+		// Ollama's /v1 writes a runner's death mid-answer as a chunk
+		// without a model and ends the stream without [DONE]: a failed
+		// attempt, retried as the {"error"} line of /api/chat is.
+		out.err = &target.StreamError{Message: "the model runner died mid-answer: the target's stream ended without data: [DONE]"}
 		return out
 	}
 	if !ok {

@@ -55,6 +55,10 @@ type sseAssembler struct {
 	response json.RawMessage // /v1/responses: the completed response
 	done     bool            // "data: [DONE]", or the response's last event
 	frames   int
+	// died: the last chunk names no model. Ollama's /v1 turns the
+	// {"error"} line of a runner that died mid-answer into such a chunk,
+	// then ends the stream.
+	died bool
 }
 
 // openAIChunk is what the assembler reads of a chat or completion chunk.
@@ -69,6 +73,7 @@ type openAIChunk struct {
 		FinishReason json.RawMessage `json:"finish_reason"`
 	} `json:"choices"`
 	Usage json.RawMessage `json:"usage"`
+	Model string          `json:"model"`
 }
 
 // data returns the data of an SSE frame (its "data:" lines joined) and
@@ -119,6 +124,7 @@ func (a *sseAssembler) add(frame []byte) error {
 	if err := json.Unmarshal(data, &c); err != nil {
 		return fmt.Errorf("frame %d from target is not JSON: %w", a.frames, err)
 	}
+	a.died = c.Model == ""
 	if a.first == nil {
 		if err := json.Unmarshal(data, &a.first); err != nil {
 			return err
@@ -203,6 +209,14 @@ func (a *bodyAssembler) result() ([]byte, bool) {
 // openAIError is an error body in OpenAI's shape, as Ollama's /v1 routes
 // write theirs.
 func openAIError(msg string) []byte {
-	b, _ := json.Marshal(map[string]any{"error": map[string]any{"message": msg, "type": "api_error", "param": nil, "code": nil}})
+	type fields struct {
+		Message string  `json:"message"`
+		Type    string  `json:"type"`
+		Param   *string `json:"param"`
+		Code    *string `json:"code"`
+	}
+	b, _ := json.Marshal(struct {
+		Error fields `json:"error"`
+	}{fields{Message: msg, Type: "api_error"}})
 	return b
 }

@@ -168,3 +168,19 @@ func TestOpenAIStreamCutByARunnerCrashIsRetried(t *testing.T) {
 		t.Fatalf("history %v", got)
 	}
 }
+
+// TestOpenAIStreamEndingUnfinishedIsNotRetried: a /v1 stream that stops
+// without [DONE] after a chunk that names its model (Ollama stops a
+// model that repeats itself this way) fails the job, as an /api/chat
+// stream without its done line does; it is not taken for a runner crash.
+func TestOpenAIStreamEndingUnfinishedIsNotRetried(t *testing.T) {
+	r := newRig(t, nil)
+	r.target.then(func(c call, emit func(string) error) error {
+		return emit(`data: {"id":"chatcmpl-1","object":"chat.completion.chunk","model":"tiny-a","choices":[{"index":0,"delta":{"role":"assistant","content":" "},"finish_reason":null}]}`)
+	})
+	id := r.submitOpenAI(eventlog.KindOpenAIChat, `{"model":"tiny-a","messages":[{"role":"user","content":"hi"}],"stream":true}`)
+	j := r.await(id)
+	if j.State != projections.Failed || j.Attempts != 1 || !strings.Contains(j.LastError, "without a done chunk") {
+		t.Fatalf("job %+v", j)
+	}
+}

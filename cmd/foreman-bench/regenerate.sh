@@ -49,6 +49,7 @@ run pick     go test -run '^$' -bench 'Pick|Forecast' ./worker/ ./api/
 go test -run '^$' -bench 'SubmitJobs/clients=64' -benchtime 20000x -cpuprofile "$tmp/submit.prof" -o "$tmp/foreman.test" ./cmd/foreman/ >/dev/null
 go tool pprof -top -nodecount=15 "$tmp/foreman.test" "$tmp/submit.prof" 2>/dev/null | tail -n +6 > "$tmp/profile"
 run syncchat go test -run '^$' -bench SyncChat -benchtime 3s ./cmd/foreman/
+run openai   go test -run '^$' -bench OpenAIChat -benchtime 3s ./cmd/foreman/
 run sched    go test -run '^$' -bench Scheduling -benchtime 16x ./worker/
 run webhook  go test -run '^$' -bench Delivery -benchtime 2000x ./api/webhook/
 run ship     go test -run '^$' -bench Ship -benchtime 3x -cpu 2 ./eventlog/ship/
@@ -141,6 +142,15 @@ $(table "$tmp/pick")
 \`stream: false\`, against the fake Ollama directly and through foreman (a durable job, the queue, the
 worker, the result artifact). The difference in ns/op is foreman's overhead per call.
 $(table "$tmp/syncchat")
+
+## OpenAI /v1/chat/completions: foreman vs direct
+
+\`go test -run '^\$' -bench OpenAIChat -benchtime 3s ./cmd/foreman/\` — the official OpenAI Go client
+(openai-go), against the fake Ollama's \`/v1\` directly and through foreman with an empty queue (ADR-0029:
+a durable job, the queue, the worker relaying the body to the target's \`/v1\`, the hub, the result
+artifact). \`call\`: one non-streamed call, ns/op. \`stream\`: one streamed call (SSE), ns/op for the
+whole stream and \`ttft-µs\` to its first content frame. The differences are foreman's overhead.
+$(table "$tmp/openai")
 
 ## Scheduling: drain-by-model vs FIFO
 

@@ -299,7 +299,9 @@ func TestOpenAIQueueFullIs429(t *testing.T) {
 		via.Chat.Completions.New(ctx, chatParams("tiny-a"))
 	}()
 	<-gate.Arrived()
-	postJob(t, base, `{"model":"tiny-a","messages":[{"role":"user","content":"queued"}]}`) // waits: the queue is full
+	waitQueued(t, base, 0) // its start applied: running, not waiting
+	// This one waits, and the queue is full.
+	postJob(t, base, `{"model":"tiny-a","messages":[{"role":"user","content":"queued"}]}`)
 	req, _ := http.NewRequest("POST", base+"/v1/chat/completions", strings.NewReader(`{"model":"tiny-a","messages":[{"role":"user","content":"x"}]}`))
 	req.Header.Set("Authorization", "Bearer tok")
 	resp, err := http.DefaultClient.Do(req)
