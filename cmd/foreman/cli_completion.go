@@ -25,7 +25,7 @@ type completionTree struct {
 // completionLeaves are the commands without subcommands (completion's
 // argument aside); their flags are completed.
 func completionLeaves() []string {
-	return []string{"serve", "route", "submit", "jobs", "job", "watch", "cancel", "retry", "ps", "backup", "version", "completion"}
+	return []string{"serve", "route", "submit", "jobs", "job", "watch", "cancel", "retry", "ps", "backup", "healthcheck", "version", "completion"}
 }
 
 // Run prints the script for bash or zsh.

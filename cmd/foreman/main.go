@@ -95,6 +95,7 @@ Usage:
   foreman route               route to several daemons by their forecasts (FOREMAN_ROUTE_*)
   foreman log <command>       inspect, verify and export an event log offline
   foreman backup DIR          write a consistent copy of the store to DIR
+  foreman healthcheck         exit 0 if the daemon at FOREMAN_LISTEN is healthy, 1 if not
   foreman version             print the version (also --version)
   foreman completion bash|zsh print a shell completion script
 
@@ -154,6 +155,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return (&FleetCommand{m: m}).Run(ctx, rest)
 	case "batch":
 		return (&BatchCommand{m: m}).Run(ctx, rest)
+	case "healthcheck":
+		return (&HealthcheckCommand{m: m}).Run(ctx, rest)
 	case "version", "--version":
 		return (&VersionCommand{m: m}).Run(ctx, rest)
 	case "completion":
