@@ -112,15 +112,11 @@ func imageEnv(t *testing.T) map[string]string {
 	return env
 }
 
-// The Dockerfile's own build command, run here as written, gives a
-// static binary (no ELF interpreter, no dynamic section, no shared
-// library): it runs on distroless static or scratch. It carries the
-// stamped version, and the image's HEALTHCHECK, in the image's
-// environment, finds the daemon it runs beside.
-func TestDockerfileBuildsAStaticBinary(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary (-short)")
-	}
+// buildAsTheImage runs the Dockerfile's build command as written (the
+// version and commit build args set to test values) and returns the
+// binary.
+func buildAsTheImage(t *testing.T) string {
+	t.Helper()
 	var build string
 	for _, in := range dockerInstructions(t) {
 		if i := strings.Index(in, "CGO_ENABLED=0 go build "); i >= 0 && strings.HasPrefix(in, "RUN ") {
@@ -138,7 +134,19 @@ func TestDockerfileBuildsAStaticBinary(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%s: %v\n%s", build, err, out)
 	}
+	return bin
+}
 
+// The Dockerfile's own build command, run here as written, gives a
+// static binary (no ELF interpreter, no dynamic section, no shared
+// library): it runs on distroless static or scratch. It carries the
+// stamped version, and the image's HEALTHCHECK, in the image's
+// environment, finds the daemon it runs beside.
+func TestDockerfileBuildsAStaticBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary (-short)")
+	}
+	bin := buildAsTheImage(t)
 	f, err := elf.Open(bin)
 	if err != nil {
 		t.Fatal(err)
@@ -177,16 +185,32 @@ func TestDockerfileBuildsAStaticBinary(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	serve := exec.CommandContext(ctx, bin, "serve")
-	serve.Env = environ
-	pipe, err := serve.StderrPipe()
+	serve, log := startServing(t, ctx, environ, bin, "serve")
+	defer func() { serve.Process.Kill(); serve.Wait() }()
+	if !strings.Contains(log.String(), "listening beyond loopback with no token") {
+		t.Errorf("the image's settings without a token: no warning in\n%s", log)
+	}
+	probe := exec.Command(bin, "healthcheck")
+	probe.Env = environ
+	if out, err := probe.CombinedOutput(); err != nil {
+		t.Errorf("HEALTHCHECK with the image's settings: %v\n%s\ndaemon:\n%s", err, out, log)
+	}
+}
+
+// startServing starts argv (a foreman serve, maybe under another
+// program) with env and returns once the daemon logs that it serves; log
+// collects its standard error.
+func startServing(t *testing.T, ctx context.Context, env []string, argv ...string) (*exec.Cmd, *syncBuffer) {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = env
+	pipe, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := serve.Start(); err != nil {
+	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { serve.Process.Kill(); serve.Wait() }()
 	// The daemon logs "foreman serving" once it listens: that is the signal.
 	log, serving := &syncBuffer{}, make(chan struct{})
 	go func() {
@@ -201,14 +225,9 @@ func TestDockerfileBuildsAStaticBinary(t *testing.T) {
 	select {
 	case <-serving:
 	case <-ctx.Done():
-		t.Fatalf("serve did not start:\n%s", log)
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("%v did not start:\n%s", argv, log)
 	}
-	if !strings.Contains(log.String(), "listening beyond loopback with no token") {
-		t.Errorf("the image's settings without a token: no warning in\n%s", log)
-	}
-	probe := exec.Command(bin, "healthcheck")
-	probe.Env = environ
-	if out, err := probe.CombinedOutput(); err != nil {
-		t.Errorf("HEALTHCHECK with the image's settings: %v\n%s\ndaemon:\n%s", err, out, log)
-	}
+	return cmd, log
 }
