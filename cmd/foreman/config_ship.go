@@ -30,6 +30,7 @@ func loadShip(getenv func(string) string) (shipSettings, error) {
 		Stream:      getenv("FOREMAN_NATS_STREAM"),
 		Node:        getenv("FOREMAN_NODE"),
 		Credentials: getenv("FOREMAN_NATS_CREDS"),
+		Replicas:    1, // the documented default (ship.Config takes 0 as 1 too)
 	}
 	if s.Stream == "" {
 		s.Stream = ship.DefaultStream
