@@ -28,7 +28,7 @@ func docDefaults(t *testing.T) ([]string, map[string]string) {
 	}
 	section, _, _ = strings.Cut(section, "\n## ")
 	row := regexp.MustCompile("(?m)^\\| `(FOREMAN_[A-Z_]+)` \\| ([^|]*) \\|")
-	literal := regexp.MustCompile("^`([^`<]*)`$")
+	literal := regexp.MustCompile("^`([^`<]*)`( \\(.*\\))?$") // `720h` (30 days) too
 	var names []string
 	defaults := map[string]string{}
 	for _, m := range row.FindAllStringSubmatch(section, -1) {
