@@ -24,8 +24,12 @@ func BenchmarkOpenAIChat(b *testing.B) {
 		Messages:  []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")},
 		MaxTokens: openai.Int(8),
 	}
-	for _, tc := range []struct{ name, url string }{{"direct", fake.URL()}, {"foreman", base}} {
-		c := openai.NewClient(option.WithBaseURL(tc.url+"/v1/"), option.WithAPIKey("unused"), option.WithMaxRetries(0))
+	targets := []struct{ name, url string }{{"direct", fake.URL()}, {"foreman", base}}
+	client := func(u string) openai.Client {
+		return openai.NewClient(option.WithBaseURL(u+"/v1/"), option.WithAPIKey("unused"), option.WithMaxRetries(0))
+	}
+	for _, tc := range targets {
+		c := client(tc.url)
 		b.Run("call/"+tc.name, func(b *testing.B) {
 			ctx := b.Context()
 			for b.Loop() {
@@ -34,6 +38,9 @@ func BenchmarkOpenAIChat(b *testing.B) {
 				}
 			}
 		})
+	}
+	for _, tc := range targets {
+		c := client(tc.url)
 		b.Run("stream/"+tc.name, func(b *testing.B) {
 			ctx := b.Context()
 			var ttft time.Duration

@@ -455,3 +455,33 @@ func waitQueued(t *testing.T, base string, n int) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestOpenAIConnectionFailures: a connection that fails before the first
+// byte is retried and the caller gets its answer; one that fails after
+// the first frame is not retried, and the stream ends with an error frame
+// the SDK raises (never a [DONE] that would make it look complete).
+func TestOpenAIConnectionFailures(t *testing.T) {
+	via, _, fake, _ := openAIClients(t, nil)
+	ctx := t.Context()
+	fake.FailPath("/v1/chat/completions", 1, ollamatest.CutAfter(0))
+	got, err := via.Chat.Completions.New(ctx, chatParams("tiny-a"))
+	if err != nil || got.Choices[0].FinishReason != "length" {
+		t.Fatalf("after a cut before the first byte: %+v %v", got, err)
+	}
+	if n := fake.Requests("/v1/chat/completions"); n != 2 {
+		t.Fatalf("%d requests reached the target, want the cut one and its retry", n)
+	}
+
+	fake.FailPath("/v1/chat/completions", 1, ollamatest.CutAfter(2))
+	s := via.Chat.Completions.NewStreaming(ctx, chatParams("tiny-a"))
+	n := 0
+	for s.Next() {
+		n++
+	}
+	if err := s.Err(); err == nil || !strings.Contains(err.Error(), "received error while streaming") || n != 2 {
+		t.Fatalf("after a cut mid-stream: %d chunks, err %v", n, err)
+	}
+	if r := fake.Requests("/v1/chat/completions"); r != 3 {
+		t.Fatalf("%d requests reached the target: a stream begun was retried", r)
+	}
+}
