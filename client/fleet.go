@@ -21,7 +21,7 @@ const DefaultForecastTimeout = 500 * time.Millisecond
 const maxRemembered = 100_000
 
 // Fleet is several daemons, each with its own Ollama, used as one: it
-// routes each job to the daemon expected to finish it first (ADR-0029)
+// routes each job to the daemon expected to finish it first (ADR-0033)
 // and finds a job again by asking the daemons. It keeps no state but a
 // memory of where its jobs went; job ids (ULIDs) do not collide across
 // daemons. Its calls are Client's. It is safe for concurrent use.

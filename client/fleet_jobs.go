@@ -81,7 +81,7 @@ func (f *Fleet) Cancel(ctx context.Context, jobID string) error {
 }
 
 // Retry requeues a failed or cancelled job on its daemon. A job is never
-// moved: to run it elsewhere, Cancel it and submit it again (ADR-0029).
+// moved: to run it elsewhere, Cancel it and submit it again (ADR-0033).
 func (f *Fleet) Retry(ctx context.Context, jobID string) error {
 	c, _, err := f.locate(ctx, jobID)
 	if err != nil {

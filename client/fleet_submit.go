@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync"
 	"time"
 )
@@ -21,22 +22,24 @@ import (
 // one that refuses the job without storing it (unreachable before the
 // request was sent, queue full, model gone) gives way to the next best.
 //
-// Each submission carries an Idempotency-Key (a random one unless the
-// caller set one). When a daemon fails after the request was sent (it may
-// have stored the job), the fleet sends it again to that daemon only,
-// until it answers, so the job lands once. With a key of the caller's,
-// the fleet first asks every daemon whether it holds a job under it, and
-// does not submit while a daemon that might hold it does not answer: a
-// retried submission lands once even when the first choice died after
-// accepting it.
+// With an IdempotencyKey, the fleet first asks every daemon whether it
+// holds a job under it, and does not submit while a daemon that might
+// hold it does not answer; and when a daemon fails after the request was
+// sent (it may have stored the job), the fleet sends it again to that
+// daemon only, until it answers. So a retried submission lands once even
+// when the first choice died after accepting it. Cancel, then Enqueue
+// again with the same key, moves a job: the daemon holding the cancelled
+// one is passed over. Without a key, that failure is returned, as
+// Client.Enqueue returns it.
 func (f *Fleet) Enqueue(ctx context.Context, req Request) (string, error) {
-	id, _, err := f.enqueue(ctx, req, "")
+	id, _, err := f.enqueue(ctx, req, "", false)
 	return id, err
 }
 
-// Submit is Enqueue, then Client.Submit's wait on the chosen daemon. The
-// webhook receiver is the first member's (its options: the daemons must
-// share the webhook secret if one is set).
+// Submit is Enqueue under a key (a random one unless the caller set one),
+// then Client.Submit's wait on the chosen daemon. The webhook receiver is
+// the first member's (its options: the daemons must share the webhook
+// secret if one is set).
 func (f *Fleet) Submit(ctx context.Context, req Request) (*Result, error) {
 	if len(f.members) == 0 {
 		return nil, &RouteError{Model: req.model()}
@@ -49,24 +52,30 @@ func (f *Fleet) Submit(ctx context.Context, req Request) (*Result, error) {
 			defer rc.Close()
 		}
 	}
-	id, c, err := f.enqueue(ctx, req, webhook)
+	fresh := req.IdempotencyKey == ""
+	if fresh {
+		var b [16]byte
+		rand.Read(b[:])
+		req.IdempotencyKey = "fleet-" + hex.EncodeToString(b[:])
+	}
+	id, c, err := f.enqueue(ctx, req, webhook, fresh)
 	if err != nil {
 		return nil, err
 	}
 	return c.wait(ctx, id, rc)
 }
 
-// enqueue routes req and submits it; see Enqueue.
-func (f *Fleet) enqueue(ctx context.Context, req Request, webhook string) (string, *Client, error) {
+// enqueue routes req and submits it; see Enqueue. fresh: the key was
+// made for this call, so no daemon can hold it yet.
+func (f *Fleet) enqueue(ctx context.Context, req Request, webhook string, fresh bool) (string, *Client, error) {
 	model := req.model()
-	if req.IdempotencyKey != "" {
-		if id, c, err := f.byKey(ctx, req.IdempotencyKey); err != nil || id != "" {
+	var moved []*Client
+	if req.IdempotencyKey != "" && !fresh {
+		id, c, cancelled, err := f.byKey(ctx, req.IdempotencyKey)
+		if err != nil || id != "" {
 			return id, c, err
 		}
-	} else {
-		var b [16]byte
-		rand.Read(b[:])
-		req.IdempotencyKey = "fleet-" + hex.EncodeToString(b[:])
+		moved = cancelled
 	}
 	cands, err := f.candidates(ctx, model)
 	if err != nil {
@@ -74,6 +83,10 @@ func (f *Fleet) enqueue(ctx context.Context, req Request, webhook string) (strin
 	}
 	why := map[string]error{}
 	for _, c := range cands {
+		if slices.Contains(moved, c) {
+			why[c.base] = errMoved
+			continue
+		}
 		id, err := c.enqueue(ctx, req, webhook)
 		switch {
 		case err == nil:
@@ -84,7 +97,7 @@ func (f *Fleet) enqueue(ctx context.Context, req Request, webhook string) (strin
 		case notSent(err) || refusedHere(err):
 			why[c.base] = err
 			continue
-		case retryable(err):
+		case retryable(err) && req.IdempotencyKey != "":
 			id, err := f.resend(ctx, c, req, webhook)
 			if err == nil {
 				f.remember(id, c)
@@ -115,9 +128,16 @@ func (f *Fleet) resend(ctx context.Context, c *Client, req Request, webhook stri
 	}
 }
 
+// errMoved: the daemon holds a cancelled job under the key; the job is
+// being moved elsewhere.
+var errMoved = errors.New("holds the key's cancelled job: moving it elsewhere")
+
 // byKey asks every daemon for the caller's job under key, again while a
-// daemon does not answer (it may hold the job), until ctx ends.
-func (f *Fleet) byKey(ctx context.Context, key string) (string, *Client, error) {
+// daemon does not answer (it may hold the job), until ctx ends. A
+// cancelled job under the key does not count: cancel, then submit again
+// with the same key, moves a job to another daemon (ADR-0033); the
+// daemons holding one are returned in cancelled.
+func (f *Fleet) byKey(ctx context.Context, key string) (id string, at *Client, cancelled []*Client, err error) {
 	pending := f.Members()
 	poll := DefaultPollInterval
 	if len(pending) > 0 {
@@ -136,6 +156,8 @@ func (f *Fleet) byKey(ctx context.Context, key string) (string, *Client, error) 
 				mu.Lock()
 				defer mu.Unlock()
 				switch {
+				case err == nil && len(l.Jobs) > 0 && l.Jobs[0].State == StateCancelled:
+					cancelled = append(cancelled, c)
 				case err == nil && len(l.Jobs) > 0:
 					foundID, foundAt = l.Jobs[0].JobID, c
 				case err != nil && retryable(err):
@@ -149,16 +171,16 @@ func (f *Fleet) byKey(ctx context.Context, key string) (string, *Client, error) 
 		switch {
 		case foundID != "":
 			f.remember(foundID, foundAt)
-			return foundID, foundAt, nil
+			return foundID, foundAt, nil, nil
 		case refused != nil:
-			return "", nil, refused
+			return "", nil, nil, refused
 		case len(down) == 0:
-			return "", nil, nil
+			return "", nil, cancelled, nil
 		}
 		pending = down
 		select {
 		case <-ctx.Done():
-			return "", nil, fmt.Errorf("a daemon that may hold Idempotency-Key %q does not answer: %w (%v)", key, ctx.Err(), lastErr)
+			return "", nil, nil, fmt.Errorf("a daemon that may hold Idempotency-Key %q does not answer: %w (%v)", key, ctx.Err(), lastErr)
 		case <-time.After(poll):
 		}
 	}

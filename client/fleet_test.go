@@ -166,4 +166,19 @@ func TestFleetIdempotencyKeyLandsOnce(t *testing.T) {
 			t.Fatalf("daemon %d holds %d jobs, want %d", i, len(l.Jobs), want)
 		}
 	}
+	// Moved: cancelled where it was, submitted again under the same key,
+	// it goes to the other daemon that has the model.
+	if err := retry.Cancel(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := retry.Wait(ctx, id); !errors.Is(err, client.ErrJobCancelled) {
+		t.Fatalf("cancelled: %v", err)
+	}
+	moved, err := retry.Enqueue(ctx, req)
+	if err != nil || moved == id || b.on(t, moved) != 1-first {
+		t.Fatalf("moved: %s, %v (was %s on %d)", moved, err, id, first)
+	}
+	if again, err := retry.Enqueue(ctx, req); err != nil || again != moved {
+		t.Fatalf("the moved job's key again: %s, %v, want %s", again, err, moved)
+	}
 }

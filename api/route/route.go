@@ -5,7 +5,7 @@
 // (their GET /queue?model= forecasts, asked concurrently), relays answers
 // and streams byte for byte, merges the model lists, and forwards
 // /jobs/{id} to the daemon that holds the job. It keeps nothing on disk:
-// each job lives in one daemon's log (ADR-0029).
+// each job lives in one daemon's log (ADR-0033).
 //
 // It imports the public client only, never the daemon's packages.
 package route

@@ -50,6 +50,7 @@ go test -run '^$' -bench 'SubmitJobs/clients=64' -benchtime 20000x -cpuprofile "
 go tool pprof -top -nodecount=15 "$tmp/foreman.test" "$tmp/submit.prof" 2>/dev/null | tail -n +6 > "$tmp/profile"
 run syncchat go test -run '^$' -bench SyncChat -benchtime 3s ./cmd/foreman/
 run openai   go test -run '^$' -bench OpenAIChat -benchtime 3s ./cmd/foreman/
+run fleet    go test -run '^$' -bench 'FleetSubmit|QueueForModel' -benchtime 2000x ./cmd/foreman/ ./api/
 run sched    go test -run '^$' -bench Scheduling -benchtime 16x ./worker/
 run webhook  go test -run '^$' -bench Delivery -benchtime 2000x ./api/webhook/
 run ship     go test -run '^$' -bench Ship -benchtime 3x -cpu 2 ./eventlog/ship/
@@ -151,6 +152,16 @@ a durable job, the queue, the worker relaying the body to the target's \`/v1\`, 
 artifact). \`call\`: one non-streamed call, ns/op. \`stream\`: one streamed call (SSE), ns/op for the
 whole stream and \`ttft-µs\` to its first content frame. The differences are foreman's overhead.
 $(table "$tmp/openai")
+
+## Routing across daemons
+
+\`go test -run '^\$' -bench 'FleetSubmit|QueueForModel' -benchtime 2000x ./cmd/foreman/ ./api/\` — a
+durable \`POST /jobs\` with three daemons (in process, each before its own fake Ollama held on a first job,
+queues growing as it runs): straight to one daemon, through \`client.Fleet\` (the three
+\`GET /queue?model=\` forecasts asked concurrently, then the submission), and through \`foreman route\`
+(the same, one hop more). The three paths take turns in each op, so the load weighs on them alike; what routing adds is the p99 of \`fleet\` or \`route\` minus \`direct\`'s
+(ADR-0033). \`QueueForModel\` is one \`GET /queue?model=\` answered from the shared forecast behind N queued jobs.
+$(table "$tmp/fleet")
 
 ## Scheduling: drain-by-model vs FIFO
 
