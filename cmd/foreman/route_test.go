@@ -13,6 +13,9 @@ import (
 	"time"
 
 	ollama "github.com/ollama/ollama/api"
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/responses"
 
 	"github.com/foreman-dev/foreman/client"
 	"github.com/foreman-dev/foreman/worker/target/ollamatest"
@@ -271,5 +274,84 @@ func TestRouteJobs(t *testing.T) {
 	}
 	if tags, err := b.ollama(t).List(ctx); err != nil || len(tags.Models) != 3 {
 		t.Fatalf("tags with daemon 1 down: %v", err)
+	}
+}
+
+// TestRouteUnderTheOpenAIClient: the official OpenAI client through the
+// router gets what it gets from one target (streaming included), the
+// models of every daemon once each, and OpenAI's 404 for a model none has.
+func TestRouteUnderTheOpenAIClient(t *testing.T) {
+	b := setupRoute(t)
+	ctx := t.Context()
+	via := openai.NewClient(option.WithBaseURL(b.router+"/v1/"), option.WithAPIKey(routeToken), option.WithMaxRetries(0))
+	direct := openai.NewClient(option.WithBaseURL(b.fakes[1].URL()+"/v1/"), option.WithAPIKey("unused"), option.WithMaxRetries(0))
+
+	for _, model := range []string{"tiny-a", "tiny-b"} {
+		got, err := via.Chat.Completions.New(ctx, chatParams(model))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := direct.Chat.Completions.New(ctx, chatParams(model))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Choices[0].Message.Content != want.Choices[0].Message.Content || got.Model != model {
+			t.Fatalf("%s through the router %+v\nstraight %+v", model, got, want)
+		}
+	}
+	stream := func(c openai.Client) (string, int) {
+		s := c.Chat.Completions.NewStreaming(ctx, chatParams("tiny-a"))
+		acc := openai.ChatCompletionAccumulator{}
+		n := 0
+		for s.Next() {
+			acc.AddChunk(s.Current())
+			n++
+		}
+		if err := s.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return acc.Choices[0].Message.Content, n
+	}
+	gotText, gotN := stream(via)
+	wantText, wantN := stream(direct)
+	if gotText != wantText || gotN != wantN || gotN < 3 {
+		t.Fatalf("streamed %q in %d chunks through the router, %q in %d straight", gotText, gotN, wantText, wantN)
+	}
+	cp := openai.CompletionNewParams{Model: "tiny-a", Prompt: openai.CompletionNewParamsPromptUnion{OfString: openai.String("why")},
+		MaxTokens: openai.Int(5), Seed: openai.Int(1)}
+	if gc, err := via.Completions.New(ctx, cp); err != nil || gc.Object != "text_completion" || gc.Choices[0].Text == "" {
+		t.Fatalf("completion %+v, %v", gc, err)
+	}
+	rp := responses.ResponseNewParams{Model: "tiny-b", Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("hi")},
+		MaxOutputTokens: openai.Int(5)}
+	if gr, err := via.Responses.New(ctx, rp); err != nil || gr.Status != "completed" || gr.OutputText() == "" {
+		t.Fatalf("response %+v, %v", gr, err)
+	}
+	ep := openai.EmbeddingNewParams{Model: "tiny-embed", Input: openai.EmbeddingNewParamsInputUnion{OfArrayOfStrings: []string{"hello"}}}
+	if ge, err := via.Embeddings.New(ctx, ep); err != nil || len(ge.Data) != 1 {
+		t.Fatalf("embeddings (only daemon 2 has the model): %+v, %v", ge, err)
+	}
+
+	l, err := via.Models.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, m := range l.Data {
+		ids = append(ids, strings.TrimSuffix(m.ID, ":latest"))
+	}
+	slices.Sort(ids)
+	if want := []string{"tiny-a", "tiny-b", "tiny-embed"}; !slices.Equal(ids, want) {
+		t.Fatalf("models %v, want %v", ids, want)
+	}
+	if m, err := via.Models.Get(ctx, "tiny-embed"); err != nil || m.ID != "tiny-embed" {
+		t.Fatalf("model: %+v, %v", m, err)
+	}
+	var apiErr *openai.Error
+	if _, err := via.Chat.Completions.New(ctx, chatParams("nope")); !errors.As(err, &apiErr) || apiErr.StatusCode != 404 || apiErr.Message != "model 'nope' not found" {
+		t.Fatalf("a model no daemon has: %v", err)
+	}
+	if _, err := via.Models.Get(ctx, "nope"); !errors.As(err, &apiErr) || apiErr.StatusCode != 404 {
+		t.Fatalf("GET /v1/models/nope: %v", err)
 	}
 }
