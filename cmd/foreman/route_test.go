@@ -275,6 +275,23 @@ func TestRouteJobs(t *testing.T) {
 	if tags, err := b.ollama(t).List(ctx); err != nil || len(tags.Models) != 3 {
 		t.Fatalf("tags with daemon 1 down: %v", err)
 	}
+	hr, err := http.Get(b.router + "/healthz") // no token needed
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hr.Body.Close()
+	var h struct {
+		Status   string
+		Degraded bool
+		Daemons  []struct {
+			URL string
+			Up  bool
+		}
+	}
+	if json.NewDecoder(hr.Body).Decode(&h) != nil || hr.StatusCode != 200 || !h.Degraded || len(h.Daemons) != 3 ||
+		h.Daemons[1].Up || !h.Daemons[0].Up || h.Daemons[1].URL != b.daemons[1] {
+		t.Fatalf("healthz with daemon 1 down: %d %+v", hr.StatusCode, h)
+	}
 }
 
 // TestRouteUnderTheOpenAIClient: the official OpenAI client through the
