@@ -74,8 +74,14 @@ func TestCLIFleet(t *testing.T) {
 	}
 
 	out, stderr, err = runCLI(t, env, "", "ps")
-	if err != nil || strings.Count(out, "daemon:") != 3 || !strings.Contains(out, "down:") || !strings.Contains(stderr, dead) {
+	if err != nil || !strings.HasPrefix(out, "DAEMON") || !strings.Contains(out, urls[0]+"  ") ||
+		!strings.Contains(out, urls[1]+"  ") || !strings.Contains(out, "(down)") || !strings.Contains(stderr, dead+" did not answer") {
 		t.Fatalf("ps: %v\n%s\n%s", err, out, stderr)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, urls[0]) && strings.Contains(line, id) != strings.Contains(line, "tiny-a") {
+			t.Fatalf("ps: daemon 0's running job is the tiny-a one:\n%s", out)
+		}
 	}
 
 	if out, stderr, err := runCLI(t, env, "", "cancel", id); err != nil || !strings.Contains(out, id) {

@@ -40,8 +40,8 @@ type daemonQueue struct {
 	Error  string        `json:"error,omitempty"`
 }
 
-// fleet prints each daemon's queue under its address; a daemon down is
-// reported, not fatal.
+// fleet prints the daemons' queues in tables with a column naming each;
+// a daemon down is reported, not fatal.
 func (c *PsCommand) fleet(ctx context.Context, r *remote) error {
 	f := r.fleet()
 	out := make([]daemonQueue, len(f.Members()))
@@ -59,21 +59,44 @@ func (c *PsCommand) fleet(ctx context.Context, r *remote) error {
 	if r.json {
 		return r.printJSON(out)
 	}
-	for i, d := range out {
-		if i > 0 {
-			fmt.Fprintln(c.m.Stdout)
-		}
-		fmt.Fprintf(c.m.Stdout, "daemon:  %s\n", d.Daemon)
+	w, now := c.m.Stdout, time.Now()
+	tw := table(w, "DAEMON", "LOADED", "RUNNING", "WAITING")
+	for _, d := range out {
 		if d.Error != "" {
-			fmt.Fprintf(c.m.Stdout, "down:    %s\n", d.Error)
-			fmt.Fprintf(c.m.Stderr, "foreman: %s did not answer\n", d.Daemon)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", d.Daemon, "-", "(down)", "-")
+			fmt.Fprintf(c.m.Stderr, "foreman: %s did not answer: %s\n", d.Daemon, d.Error)
 			continue
 		}
-		if err := c.print(d.Queue); err != nil {
-			return err
+		loaded, running := strings.Join(d.Queue.Loaded, ", "), "(idle)"
+		if loaded == "" {
+			loaded = "(none)"
+		}
+		if q := d.Queue.Running; q != nil {
+			running = fmt.Sprintf("%s %s (%s)", q.JobID, q.Model, age(now, q.CreatedAt))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", d.Daemon, loaded, running, d.Queue.Waiting)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	var depth []string
+	for _, d := range out {
+		if d.Queue == nil {
+			continue
+		}
+		for _, q := range d.Queue.Depth {
+			depth = append(depth, fmt.Sprintf("%s\t%s\t%d\t%d\n", d.Daemon, q.Model, q.Priority, q.Queued))
 		}
 	}
-	return nil
+	if len(depth) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w)
+	tw = table(w, "DAEMON", "MODEL", "PRIORITY", "QUEUED")
+	for _, row := range depth {
+		fmt.Fprint(tw, row)
+	}
+	return tw.Flush()
 }
 
 // print writes one daemon's queue.
