@@ -33,10 +33,10 @@ func LoadRouteConfig(getenv func(string) string) (RouteConfig, error) {
 	if v := getenv("FOREMAN_ROUTE_LISTEN"); v != "" {
 		c.Listen = v
 	}
-	daemons := getenv("FOREMAN_ROUTE_DAEMONS")
+	daemons, shared := getenv("FOREMAN_ROUTE_DAEMONS"), getenv("FOREMAN_ROUTE_DAEMON_TOKEN")
 	for _, u := range strings.Split(daemons, ",") {
 		if u = strings.TrimRight(strings.TrimSpace(u), "/"); u != "" {
-			c.Daemons = append(c.Daemons, route.Daemon{URL: u, Token: getenv("FOREMAN_ROUTE_DAEMON_TOKEN")})
+			c.Daemons = append(c.Daemons, route.Daemon{URL: u, Token: shared})
 		}
 	}
 	if v := getenv("FOREMAN_ROUTE_DAEMON_TOKENS"); v != "" {
