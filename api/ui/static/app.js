@@ -197,15 +197,19 @@ async function follow(from) {
   const ctl = new AbortController();
   state.eventsAbort = ctl;
   let backoff = 500;
+  let reconnected = false;
   while (!ctl.signal.aborted) {
     try {
       const res = await api("/events?from=" + from, { signal: ctl.signal });
-      if (res.status === 410) { // retention passed us: start from now
+      if (res.status === 410) { // retention passed us: start from now, and re-read
         from = (await apiJSON("/queue")).offset + 1;
+        scheduleRefresh();
         continue;
       }
       if (!res.ok) throw new Error("/events: " + res.status + " " + (await errorText(res)));
       setLive(true);
+      if (reconnected) scheduleRefresh(); // what changed while cut off
+      reconnected = true;
       backoff = 500;
       await readLines(res, (ev) => {
         if (ev.error) throw new Error(ev.error);
@@ -231,21 +235,26 @@ function setLive(on) {
 function onEvent(ev) {
   if (!ev.type) return;
   if (ev.type.startsWith("batch.")) state.batchesChanged = true;
+  if (ev.type === "job.started") state.modelsChanged = true; // maybe another model loaded
   if (ev.type.startsWith("job.") || ev.type.startsWith("batch.")) scheduleRefresh();
-  if (ev.type === "job.started") refreshSlow();
   if (state.detail && ev.job === state.detail) scheduleDetail();
 }
 
 // scheduleRefresh coalesces a burst of events into one refresh at a time,
-// so a busy queue costs a few requests per second, not one per event.
+// at most every MIN_REFRESH, so a busy queue (hundreds of events a second)
+// costs a few requests a second, not some per event; a lone event shows
+// within about 100 ms.
+const MIN_REFRESH = 500;
+let lastRefresh = 0;
 function scheduleRefresh() {
   if (state.refreshing) { state.refreshAgain = true; return; }
   state.refreshing = true;
   setTimeout(async () => {
+    lastRefresh = Date.now();
     try { await refresh(); } catch (e) { handleError(e); }
     state.refreshing = false;
     if (state.refreshAgain) { state.refreshAgain = false; scheduleRefresh(); }
-  }, 100);
+  }, Math.max(100, MIN_REFRESH - (Date.now() - lastRefresh)));
 }
 
 let detailTimer = 0;
@@ -259,8 +268,10 @@ async function refresh() {
   // A batch's progress moves with its lines' jobs: re-read the batches
   // with the rest while any is shown or a batch event came.
   const batches = !state.noBatches && (state.batchesChanged || state.batchesActive);
-  state.batchesChanged = false;
-  const [q] = await Promise.all([loadQueue(), loadJobs(), loadStats(), batches ? loadBatches() : null]);
+  const models = state.modelsChanged;
+  state.batchesChanged = state.modelsChanged = false;
+  const [q] = await Promise.all([loadQueue(), loadJobs(), loadStats(),
+    batches ? loadBatches() : null, models ? loadModels() : null]);
   return q;
 }
 

@@ -43,6 +43,9 @@ type daemon struct {
 	token  string
 	ollama *ollamatest.Server
 	log    *syncBuf
+	env    []string
+	exited chan struct{} // closed when the running process has ended
+	cmd    *exec.Cmd
 }
 
 // startDaemon runs the binary with token (empty: auth off) against a
@@ -63,8 +66,7 @@ func startDaemonEnv(t *testing.T, token string, env []string, opts ...ollamatest
 	addr := ln.Addr().String()
 	ln.Close()
 	d := &daemon{url: "http://" + addr, token: token, ollama: ollama, log: &syncBuf{}}
-	cmd := exec.Command(foremanBin, "serve")
-	cmd.Env = []string{
+	d.env = append([]string{
 		"PATH=" + os.Getenv("PATH"),
 		"FOREMAN_DATA_DIR=" + t.TempDir(),
 		"FOREMAN_LISTEN=" + addr,
@@ -73,8 +75,23 @@ func startDaemonEnv(t *testing.T, token string, env []string, opts ...ollamatest
 		"FOREMAN_SHUTDOWN_GRACE=1s",
 		"FOREMAN_MAX_ATTEMPTS=1",
 		"FOREMAN_DEFAULT_NUM_PREDICT=0", // the fake's own short answers
-	}
-	cmd.Env = append(cmd.Env, env...)
+	}, env...)
+	t.Cleanup(func() {
+		d.stop()
+		if t.Failed() {
+			t.Logf("daemon log (last 4000 bytes):\n%s", tail(d.log.String(), 4000))
+		}
+	})
+	d.start(t)
+	return d
+}
+
+// start runs the process (again, on the same address and data dir) and
+// returns once /healthz answers.
+func (d *daemon) start(t *testing.T) {
+	t.Helper()
+	cmd := exec.Command(foremanBin, "serve")
+	cmd.Env = d.env
 	cmd.Stdout, cmd.Stderr = d.log, d.log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
@@ -82,22 +99,11 @@ func startDaemonEnv(t *testing.T, token string, env []string, opts ...ollamatest
 	}
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("daemon log (last 4000 bytes):\n%s", tail(d.log.String(), 4000))
-		}
-	})
+	d.cmd, d.exited = cmd, exited
 	for deadline := time.Now().Add(30 * time.Second); ; {
 		if resp, err := http.Get(d.url + "/healthz"); err == nil {
 			resp.Body.Close()
-			return d
+			return
 		}
 		select {
 		case <-exited:
@@ -108,6 +114,22 @@ func startDaemonEnv(t *testing.T, token string, env []string, opts ...ollamatest
 			t.Fatal("foreman did not answer /healthz within 30s")
 		}
 	}
+}
+
+// stop ends the process as a service manager does (SIGTERM, then SIGKILL
+// after 10 s) and waits for it.
+func (d *daemon) stop() {
+	if d.cmd == nil {
+		return
+	}
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-d.exited:
+	case <-time.After(10 * time.Second):
+		d.cmd.Process.Kill()
+		<-d.exited
+	}
+	d.cmd = nil
 }
 
 // call sends one API request with the daemon's token and decodes a JSON

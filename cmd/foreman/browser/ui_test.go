@@ -318,6 +318,25 @@ func TestDegradedTargetShowsWithItsReason(t *testing.T) {
 	tb.checkConsole()
 }
 
+// TestFollowsAcrossADaemonRestart: the live feed says it is cut while
+// foreman restarts, reconnects by itself from the next offset, and what
+// happened meanwhile shows without a reload.
+func TestFollowsAcrossADaemonRestart(t *testing.T) {
+	d := startDaemon(t, token)
+	tb := open(t, d)
+	tb.login()
+	before := d.submit(t, chat("tiny-a", "before"))
+	tb.waitJS(rowState(before, "done"), 5*time.Second)
+	d.stop()
+	tb.waitJS(`document.querySelector("#live").textContent === "reconnecting"`, 5*time.Second)
+	d.start(t)
+	tb.waitJS(`document.querySelector("#live").textContent === "live"`, 15*time.Second)
+	after := d.submit(t, chat("tiny-b", "after"))
+	tb.waitJS(rowState(after, "done"), 5*time.Second)
+	tb.waitJS(rowState(before, "done"), time.Second)
+	tb.checkConsole()
+}
+
 // TestOneColumnOnAPhone: under 700 px the panels stack.
 func TestOneColumnOnAPhone(t *testing.T) {
 	d := startDaemon(t, token)
