@@ -119,3 +119,33 @@ func TestOpenAIPriorityHeader(t *testing.T) {
 	}
 	b.srv.cfg.Hub.End(id, b.log.LastOffset(), "done")
 }
+
+// TestStreamJobGivesSSEFramesAsNDJSON: GET /jobs/{id}/stream of an OpenAI
+// job that streams gives each frame's data as one NDJSON line, without
+// the [DONE] sentinel.
+func TestStreamJobGivesSSEFramesAsNDJSON(t *testing.T) {
+	b := setupJobs(t, nil)
+	srv := httptest.NewServer(b.srv)
+	t.Cleanup(srv.Close)
+	id := b.submit(t, `{"kind":"openai.response","model":"tiny-a","input":"hi","stream":true}`)
+	resp, err := http.Get(srv.URL + "/jobs/" + id + "/stream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	h, jid := b.srv.cfg.Hub, ulid.MustParse(id)
+	h.Begin(jid, 200, "text/event-stream")
+	h.Chunk(jid, []byte("event: response.created\ndata: {\"type\":\"response.created\"}"))
+	h.Chunk(jid, []byte(`data: {"type":"response.output_text.delta","delta":"a"}`))
+	h.Chunk(jid, []byte("data: [DONE]"))
+	h.End(jid, b.log.LastOffset(), "")
+	sc := bufio.NewScanner(resp.Body)
+	var lines []string
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	// (No result line: no worker ran the job here.)
+	if len(lines) != 2 || lines[0] != `{"type":"response.created"}` || lines[1] != `{"type":"response.output_text.delta","delta":"a"}` {
+		t.Fatalf("stream %q", lines)
+	}
+}
