@@ -145,7 +145,7 @@ func (rt *Router) routeFailed(w http.ResponseWriter, shape errorShape, model str
 // reached and relays its answer.
 func (rt *Router) relayTo(w http.ResponseWriter, r *http.Request, urls []string, body []byte, shape errorShape) {
 	var lastErr error
-	for _, u := range urls {
+	for i, u := range urls {
 		resp, err := rt.send(r, u, r.URL.Path, body)
 		if err != nil {
 			lastErr = err
@@ -154,6 +154,13 @@ func (rt *Router) relayTo(w http.ResponseWriter, r *http.Request, urls []string,
 			}
 			break
 		}
+		if busy(resp.StatusCode) && i+1 < len(urls) {
+			// Refused without queueing (its queue is full, its log
+			// unavailable): the next daemon may take it.
+			rt.cfg.Logger.Info("daemon busy, trying the next", "daemon", u, "status", resp.StatusCode)
+			resp.Body.Close()
+			continue
+		}
 		rt.relay(w, resp)
 		return
 	}
@@ -161,6 +168,12 @@ func (rt *Router) relayTo(w http.ResponseWriter, r *http.Request, urls []string,
 		return // the caller left
 	}
 	writeErrorShape(w, shape, http.StatusBadGateway, "no daemon answered: "+lastErr.Error())
+}
+
+// busy: a daemon's answer that it took nothing (429, 503), so another
+// may be asked.
+func busy(status int) bool {
+	return status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable
 }
 
 // hopHeaders are not forwarded (RFC 9110 7.6.1), nor the caller's token.
