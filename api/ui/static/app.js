@@ -173,8 +173,9 @@ function handleError(e) {
 
 // ---------- live: GET /events
 
-// readLines calls fn with each NDJSON line of a streamed response.
-async function readLines(res, fn) {
+// readLines calls fn with each NDJSON line of a streamed response, parsed
+// by parse (JSON.parse by default).
+async function readLines(res, fn, parse = JSON.parse) {
   const reader = res.body.getReader();
   const dec = new TextDecoder();
   let buf = "";
@@ -186,7 +187,9 @@ async function readLines(res, fn) {
     while ((i = buf.indexOf("\n")) >= 0) {
       const line = buf.slice(0, i).trim();
       buf = buf.slice(i + 1);
-      if (line) fn(JSON.parse(line));
+      if (!line) continue;
+      const v = parse(line);
+      if (v !== null) fn(v);
     }
   }
 }
@@ -461,9 +464,20 @@ async function streamOutput(id) {
         if (tk) tk.textContent = state.tokens;
         out.scrollTop = out.scrollHeight;
       }
-    });
+    }, outputLine);
   } catch (e) {
     if (e.name !== "AbortError") handleError(e);
+  }
+}
+
+// outputLine parses a line of a job's output (GET /jobs/{id}/stream gives
+// NDJSON, an OpenAI job's SSE frames as their data); a line that is not
+// JSON, such as OpenAI's "[DONE]", carries no chunk.
+function outputLine(line) {
+  try {
+    return JSON.parse(line);
+  } catch (_) {
+    return null;
   }
 }
 
@@ -478,6 +492,7 @@ function chunkText(x) {
     if (c.message && typeof c.message.content === "string") return c.message.content;
     if (typeof c.text === "string") return c.text;
   }
+  if (typeof x.type === "string" && x.type.endsWith("output_text.delta") && typeof x.delta === "string") return x.delta;
   if (typeof x.output_text === "string") return x.output_text;
   return "";
 }

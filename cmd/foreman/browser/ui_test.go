@@ -5,6 +5,7 @@ package browser
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -104,6 +105,39 @@ func TestNewJobAppearsWithinASecondAndChangesStateLive(t *testing.T) {
 	reloaded := eval[bool](tb, `performance.getEntriesByType("navigation")[0].type === "reload"`)
 	if navsAfter != navs || reloaded {
 		t.Fatal("the page reloaded")
+	}
+	tb.checkConsole()
+}
+
+// TestOpenAIStreamShowsAsText: a streamed /v1/chat/completions call is a
+// job like the others; its chunks (OpenAI's deltas) show in the running
+// panel as the text they carry, and its end ("[DONE]") is no error.
+func TestOpenAIStreamShowsAsText(t *testing.T) {
+	d := startDaemon(t, token, ollamatest.WithChunkDelay(30*time.Millisecond))
+	tb := open(t, d)
+	tb.login()
+	done := make(chan error, 1)
+	go func() {
+		req, _ := http.NewRequest("POST", d.url+"/v1/chat/completions",
+			strings.NewReader(`{"model":"tiny-a","stream":true,"max_tokens":60,"messages":[{"role":"user","content":"stream to me"}]}`))
+		req.Header.Set("Authorization", "Bearer "+d.token)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			_, err = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	tb.waitJS(`document.querySelector("#output").textContent.length > 20`, 5*time.Second)
+	out := eval[string](tb, `document.querySelector("#output").textContent`)
+	if strings.Contains(out, "data:") || strings.Contains(out, "{") {
+		t.Fatalf("output shows frames, not text: %q", out)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !eval[bool](tb, `document.querySelector("#toast").hidden`) {
+		t.Fatalf("a toast: %q", eval[string](tb, `document.querySelector("#toast").textContent`))
 	}
 	tb.checkConsole()
 }
