@@ -258,8 +258,8 @@ func (s *Server) retryJob(w http.ResponseWriter, r *http.Request, ps httprouter.
 		writeError(w, http.StatusServiceUnavailable, err.Error())
 		return
 	}
-	if err := s.cfg.Jobs.WaitFor(r.Context(), evs[0].Offset); err != nil {
-		return
+	if err := s.cfg.Jobs.WaitFor(r.Context(), evs[0].Offset); err != nil && !errors.Is(err, projections.ErrStopped) {
+		return // the caller left; the requeue is durable all the same
 	}
 	writeJSON(w, http.StatusAccepted, map[string]string{"job_id": j.ID.String(), "state": string(projections.Queued)})
 }
@@ -277,10 +277,15 @@ func (s *Server) RenderJob(j projections.Job) ([]byte, error) {
 // readLatest waits until the projections include every event durable now,
 // so that a read follows every acknowledged write (POST /jobs answers
 // before the projections apply the job). It returns at once when they
-// are caught up, as they nearly always are.
+// are caught up, as they nearly always are, and once the projections
+// have stopped (the log failed, or the daemon is stopping).
 func (s *Server) readLatest(ctx context.Context) error {
 	if s.cfg.Log == nil {
 		return nil
 	}
-	return s.cfg.Jobs.WaitFor(ctx, s.cfg.Log.LastOffset())
+	err := s.cfg.Jobs.WaitFor(ctx, s.cfg.Log.LastOffset())
+	if errors.Is(err, projections.ErrStopped) {
+		return nil // they will not catch up: serve what they hold
+	}
+	return err
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -16,6 +17,7 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/foreman-dev/foreman/eventlog"
+	"github.com/foreman-dev/foreman/projections"
 )
 
 // jobFields are foreman's own fields in a POST /jobs body; they are taken
@@ -188,7 +190,7 @@ func (s *Server) submitJob(w http.ResponseWriter, r *http.Request, _ httprouter.
 	// still finds it. With a key, the key stays locked until the
 	// projections show the job (above).
 	if key != "" {
-		if err := s.cfg.Jobs.WaitFor(ctx, evs[0].Offset); err != nil {
+		if err := s.cfg.Jobs.WaitFor(ctx, evs[0].Offset); err != nil && !errors.Is(err, projections.ErrStopped) {
 			return // the caller left; the job is durable all the same
 		}
 	}

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
@@ -119,5 +121,47 @@ func TestFailedLogAnswers503WithTheReason(t *testing.T) {
 	}
 	if v := b.get(t, id); v.State != "queued" {
 		t.Fatalf("read after the failure: %+v", v)
+	}
+}
+
+// Once the projections have stopped (the log failed, or the daemon is
+// stopping) a read answers from what they hold instead of waiting for
+// events they will never apply: GET /jobs/{id} after a failed commit hung
+// so until the caller gave up.
+func TestReadsAnswerOnceTheProjectionsStopped(t *testing.T) {
+	l, err := eventlog.Open(eventlog.Config{Dir: "d", FS: vfs.NewMem()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	p, err := projections.Open(context.Background(), l, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan struct{})
+	go func() { p.Run(ctx); close(ran) }()
+	b := &testBundle{log: l, proj: p, srv: New(Config{Log: l, Jobs: p, Inventory: &fakeInventory{models: map[string]bool{"tiny-a": true}}})}
+	id := b.submit(t, chatBody)
+	if err := p.WaitFor(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	<-ran
+	if _, err := l.Append(context.Background(), eventlog.Record{Job: ulid.Make(), Type: eventlog.JobSubmitted,
+		Payload: &eventlog.Submitted{Model: "tiny-a", Kind: eventlog.KindChat}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/jobs/" + id, "/jobs", "/queue"} {
+		answered := make(chan *httptest.ResponseRecorder, 1)
+		go func() { answered <- b.do(t, "GET", path, "") }()
+		select {
+		case w := <-answered:
+			if w.Code != http.StatusOK || !json.Valid(w.Body.Bytes()) || w.Body.Len() == 0 {
+				t.Fatalf("GET %s: %d %q", path, w.Code, w.Body.String())
+			}
+		case <-time.After(10 * time.Second): // a bound on a hang, not a wait for a signal
+			t.Fatalf("GET %s with the projections stopped: no answer", path)
+		}
 	}
 }

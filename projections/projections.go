@@ -29,6 +29,12 @@ const rebuildFlushEvery = 16384
 // ErrNotFound is returned for a job the projections do not know.
 var ErrNotFound = errors.New("projections: job not found")
 
+// ErrStopped is WaitFor's answer once Run has returned short of the
+// offset: the projections will not advance (the daemon is stopping, or
+// the log failed), and a reader serves what they hold rather than wait
+// for ever.
+var ErrStopped = errors.New("projections: stopped")
+
 // checkpoint is stored with every state batch: what the state reflects.
 type checkpoint struct {
 	Version int    `msgpack:"version"`
@@ -51,6 +57,8 @@ type Projections struct {
 	batches map[ulid.ULID]*Batch // every batch (batch.go): few, and read on every poll
 	files   map[ulid.ULID]*File  // every stored file
 	changed atomic.Pointer[chan struct{}]
+	stopped chan struct{} // closed when Run returns
+	stop    sync.Once
 	recent  recentViews // finished views lately flushed; the applier's own
 	// fresh is set while a rebuild fills a store that reset emptied: the
 	// only views stored are those this Projections flushed since, so a job
@@ -77,7 +85,7 @@ func Open(ctx context.Context, src Source, st Store) (*Projections, error) {
 }
 
 func newProjections(src Source, st Store) *Projections {
-	p := &Projections{src: src, st: st, active: map[ulid.ULID]*Job{}, queue: newQueue(),
+	p := &Projections{src: src, st: st, active: map[ulid.ULID]*Job{}, queue: newQueue(), stopped: make(chan struct{}),
 		batches: map[ulid.ULID]*Batch{}, files: map[ulid.ULID]*File{}}
 	ch := make(chan struct{})
 	p.changed.Store(&ch)
@@ -172,6 +180,11 @@ func (p *Projections) WaitFor(ctx context.Context, off uint64) error {
 		}
 		select {
 		case <-ch:
+		case <-p.stopped:
+			if p.Applied() >= off {
+				return nil
+			}
+			return ErrStopped
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -183,6 +196,7 @@ func (p *Projections) Changed() <-chan struct{} { return *p.changed.Load() }
 
 // Run applies new events as they are committed until ctx ends.
 func (p *Projections) Run(ctx context.Context) error {
+	defer p.stop.Do(func() { close(p.stopped) })
 	for {
 		if err := p.src.Wait(ctx, p.Applied()); err != nil {
 			if ctx.Err() != nil {

@@ -173,6 +173,27 @@ func TestWaitFor(t *testing.T) {
 	}
 }
 
+// Once Run has returned, a wait for an offset the projections will never
+// reach ends with ErrStopped instead of lasting for ever (a GET after the
+// log failed hung so); one they reached is still met.
+func TestWaitForEndsWhenRunStops(t *testing.T) {
+	b := setup(t)
+	b.append(t, submitted(ulid.Make(), "m"))
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- b.p.Run(ctx) }()
+	waited := make(chan error, 1)
+	go func() { waited <- b.p.WaitFor(context.Background(), 1000) }()
+	cancel()
+	<-ran
+	if err := <-waited; !errors.Is(err, ErrStopped) {
+		t.Fatalf("wait past the end after Run stopped: %v, want ErrStopped", err)
+	}
+	if err := b.p.WaitFor(context.Background(), 1); err != nil {
+		t.Fatalf("wait for an applied offset after Run stopped: %v", err)
+	}
+}
+
 func TestVerifyDetectsTamperedState(t *testing.T) {
 	b := setup(t)
 	job := ulid.Make()
