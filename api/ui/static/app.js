@@ -12,6 +12,12 @@ const SLOW_TICK = 10000; // loaded models, estimates, numbers: no event says whe
 const HEALTH_TICK = 5000; // /healthz, cheap and tokenless: a lost Ollama shows within 5 s
 const $ = (id) => document.getElementById(id);
 
+// The API is the page's parent: "/" when the page is /ui/, "/foreman/"
+// behind a proxy that serves it as /foreman/ui/. Paths below are written
+// from the API's root and resolved against it.
+const ROOT = new URL("..", location.href);
+const at = (path) => new URL(path.replace(/^\//, ""), ROOT);
+
 const state = {
   token: sessionStorage.getItem(TOKEN_KEY) || "",
   filter: { state: "", model: "" },
@@ -60,7 +66,7 @@ async function api(path, opts) {
   const o = Object.assign({}, opts);
   o.headers = headers(o.headers);
   o.cache = "no-store";
-  const res = await fetch(path, o);
+  const res = await fetch(at(path), o);
   if (res.status === 401) {
     throw new AuthError(await errorText(res));
   }
@@ -329,7 +335,7 @@ async function loadHealth() {
   const banner = $("health-reasons");
   let reasons = [];
   try {
-    const res = await fetch("/healthz", { cache: "no-store" });
+    const res = await fetch(at("/healthz"), { cache: "no-store" });
     const h = await res.json();
     b.textContent = h.status === "ok" ? (h.degraded ? "degraded" : "healthy") : h.status;
     b.className = "badge " + (h.status !== "ok" ? "bad" : h.degraded ? "warn" : "ok");

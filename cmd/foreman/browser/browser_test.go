@@ -110,6 +110,12 @@ type tab struct {
 // the test expects some, it fails the test on any when it ends.
 func open(t *testing.T, d *daemon) *tab {
 	t.Helper()
+	return openAt(t, d, d.url+"/ui/")
+}
+
+// openAt is open on another address of the page (behind a proxy).
+func openAt(t *testing.T, d *daemon, url string) *tab {
+	t.Helper()
 	tb := &tab{t: t, d: d}
 	ctx, cancel := chromedp.NewContext(browserCtx, chromedp.WithListener(tb.listen))
 	t.Cleanup(cancel)
@@ -119,7 +125,7 @@ func open(t *testing.T, d *daemon) *tab {
 	ctx, cancelTimeout := context.WithTimeout(ctx, 30*time.Second)
 	t.Cleanup(cancelTimeout)
 	tb.ctx = ctx
-	tb.run(chromedp.Navigate(d.url + "/ui/"))
+	tb.run(chromedp.Navigate(url))
 	return tb
 }
 

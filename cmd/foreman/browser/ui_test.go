@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -368,6 +370,24 @@ func TestFollowsAcrossADaemonRestart(t *testing.T) {
 	after := d.submit(t, chat("tiny-b", "after"))
 	tb.waitJS(rowState(after, "done"), 5*time.Second)
 	tb.waitJS(rowState(before, "done"), time.Second)
+	tb.checkConsole()
+}
+
+// TestWorksBehindAPathPrefix: behind a reverse proxy that serves foreman
+// under /foreman/, the page reaches the API beside it, not at the root.
+func TestWorksBehindAPathPrefix(t *testing.T) {
+	d := startDaemon(t, token)
+	target, _ := url.Parse(d.url)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.FlushInterval = -1 // streams (GET /events) pass as they come
+	front := httptest.NewServer(http.StripPrefix("/foreman", proxy))
+	// Closed after the tab (cleanups run last first): Close waits for the
+	// page's open GET /events.
+	t.Cleanup(front.Close)
+	tb := openAt(t, d, front.URL+"/foreman/ui/")
+	tb.login()
+	id := d.submit(t, chat("tiny-a", "through the proxy"))
+	tb.waitJS(rowState(id, "done"), 5*time.Second)
 	tb.checkConsole()
 }
 
