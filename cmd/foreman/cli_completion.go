@@ -49,7 +49,7 @@ func (c *CompletionCommand) Run(ctx context.Context, args []string) error {
 // tree asks every command for its flags.
 func (c *CompletionCommand) tree(ctx context.Context) completionTree {
 	t := completionTree{
-		subs: map[string][]string{"log": {"dump", "job", "stats", "verify", "export"}, "webhooks": {"replay"}, "fleet": {"log"}, "completion": {"bash", "zsh"},
+		subs: map[string][]string{"log": {"dump", "job", "batch", "stats", "verify", "export"}, "webhooks": {"replay"}, "fleet": {"log"}, "completion": {"bash", "zsh"},
 			"batch": {"create", "ls", "get", "cancel", "wait", "output"}},
 		flag: map[string][]string{},
 	}

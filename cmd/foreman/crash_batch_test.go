@@ -152,6 +152,11 @@ func TestCrashBatch(t *testing.T) {
 	if out, err := exec.Command(bin, "log", "verify", "--data-dir", dir).CombinedOutput(); err != nil {
 		t.Errorf("foreman log verify: %v\n%s", err, out)
 	}
+	out, err := exec.Command(bin, "log", "batch", b.ID, "--data-dir", dir, "--json").Output()
+	var rep batchReport
+	if err != nil || json.Unmarshal(out, &rep) != nil || rep.Status != "completed" || rep.Lines != n || rep.Settled != n {
+		t.Errorf("foreman log batch: %v %+v", err, rep)
+	}
 	t.Logf("%d lines, %d kill -9 restarts: every line answered once (%d completed, %d failed), %d line jobs succeeded once each, one batch.ended, log verify ok",
 		n, d.runs-1, b.RequestCounts.Completed, b.RequestCounts.Failed, len(succeeded))
 }

@@ -35,6 +35,7 @@ Inspect the data dir of a stopped daemon, or a backup, read-only
 Commands:
   dump     one line per event            [--from N] [--to N] [--job ID] [--type T]
   job ID   one job's timeline and view
+  batch ID one batch's timeline, status and lines (batch_<ULID>)
   stats    counts by event type and job state, offsets, size on disk
   verify   check every event, payload and the projections (exit 3 on failure)
   export   stable JSON lines for audits  --format jsonl [--from N] [--to N]
@@ -56,6 +57,8 @@ func (c *LogCommand) Run(ctx context.Context, args []string) error {
 		return c.dump(ctx, rest)
 	case "job":
 		return c.job(ctx, rest)
+	case "batch":
+		return c.batch(ctx, rest)
 	case "stats":
 		return c.stats(ctx, rest)
 	case "verify":
