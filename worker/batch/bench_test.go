@@ -34,7 +34,9 @@ func BenchmarkAssemble(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		ctx := context.Background()
+		ctx, stop := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); p.Run(ctx) }()
 		app := func(recs ...eventlog.Record) {
 			if _, err := l.Append(ctx, recs...); err != nil {
 				b.Fatal(err)
@@ -49,15 +51,16 @@ func BenchmarkAssemble(b *testing.B) {
 		id := ulid.Make()
 		app(eventlog.Record{Job: id, Type: eventlog.BatchCreated, Payload: &eventlog.BatchCreate{InputFile: eventlog.FileID(file),
 			Endpoint: "/v1/chat/completions", CompletionWindow: "24h", ExpiresAt: time.Now().Add(time.Hour).UnixNano(), MaxAttempts: 3}})
-		if err := p.CatchUp(ctx, 0); err != nil {
-			b.Fatal(err)
+		settle := func() {
+			if err := p.WaitFor(ctx, l.LastOffset()); err != nil {
+				b.Fatal(err)
+			}
 		}
+		settle()
 		if _, err := d.Pass(ctx); err != nil { // validates
 			b.Fatal(err)
 		}
-		if err := p.CatchUp(ctx, 0); err != nil {
-			b.Fatal(err)
-		}
+		settle()
 		bt, _ := p.Batch(id)
 		if err := d.enqueue(ctx, bt); err != nil {
 			b.Fatal(err)
@@ -77,9 +80,7 @@ func BenchmarkAssemble(b *testing.B) {
 			}
 		}
 		app(recs...)
-		if err := p.CatchUp(ctx, 0); err != nil {
-			b.Fatal(err)
-		}
+		settle()
 		if bt, _ = p.Batch(id); bt.Settled() != lines {
 			b.Fatalf("%d lines settled", bt.Settled())
 		}
@@ -90,12 +91,12 @@ func BenchmarkAssemble(b *testing.B) {
 		}
 		b.StopTimer()
 		b.ReportMetric(time.Since(t0).Seconds(), "s/batch")
-		if err := p.CatchUp(ctx, 0); err != nil {
-			b.Fatal(err)
-		}
+		settle()
 		if bt, _ = p.Batch(id); bt.Status != projections.BatchCompleted || bt.Completed != lines {
 			b.Fatalf("batch %s %d", bt.Status, bt.Completed)
 		}
+		stop()
+		<-done
 		l.Close()
 		b.StartTimer()
 	}
