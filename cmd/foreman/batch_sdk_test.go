@@ -14,6 +14,9 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 
+	ollama "github.com/ollama/ollama/api"
+
+	"github.com/foreman-dev/foreman/client"
 	"github.com/foreman-dev/foreman/worker/target/ollamatest"
 )
 
@@ -244,4 +247,68 @@ func TestOpenAISDKEmbeddingsBatch(t *testing.T) {
 	if body := lines[0]["response"].(map[string]any)["body"].(map[string]any); body["object"] != "list" {
 		t.Fatalf("embedding answer %v", body)
 	}
+}
+
+// An interactive job submitted while a batch runs waits for the one line
+// running, not for the batch: batch lines are background work.
+func TestBatchNeverHoldsAnInteractiveJob(t *testing.T) {
+	c, fake, addr := sdkDaemon(t, nil)
+	ctx := context.Background()
+	gate := fake.Block("tiny-a")
+	f := sdkUpload(t, c, chatBatch(20, "tiny-a"))
+	b, err := c.Batches.New(ctx, openai.BatchNewParams{InputFileID: f.ID, Endpoint: openai.BatchNewParamsEndpointV1ChatCompletions,
+		CompletionWindow: openai.BatchNewParamsCompletionWindow24h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-gate.Arrived() // line 1 runs, held
+	fc := client.New("http://"+addr, client.WithToken("tok"))
+	job, err := fc.Enqueue(ctx, client.Request{Chat: &ollama.ChatRequest{Model: "tiny-b", Messages: []ollama.Message{{Role: "user", Content: "hi"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate.Release()
+	if _, err := fc.Wait(ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	sdkWait(t, c, b.ID)
+	// In the log: lines finished before the interactive job started.
+	before, started := 0, false
+	l, err := eventlogOpenEvents(t, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range l {
+		switch {
+		case e.Type == "job.started" && e.Job == job:
+			started = true
+		case e.Type == "job.succeeded" && e.Job != job && !started:
+			before++
+		}
+	}
+	if !started || before > 1 {
+		t.Fatalf("%d batch lines finished before the interactive job started (want at most the one running)", before)
+	}
+}
+
+// eventlogOpenEvents reads the whole log through GET /events.
+func eventlogOpenEvents(t *testing.T, addr string) ([]struct{ Type, Job string }, error) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", "http://"+addr+"/events?from=1&follow=false", nil)
+	req.Header.Set("Authorization", "Bearer tok")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var out []struct{ Type, Job string }
+	dec := json.NewDecoder(resp.Body)
+	for dec.More() {
+		var e struct{ Type, Job string }
+		if err := dec.Decode(&e); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
 }
