@@ -133,16 +133,10 @@ func (s *Server) submitJob(w http.ResponseWriter, r *http.Request, _ httprouter.
 		err = s.checkWebhookURL(f.WebhookURL)
 	}
 	if err == nil {
-		err = s.modelKnown(r, sh.model)
-	}
-	if err == nil {
-		err = s.checkCapabilities(r.Context(), sh)
-	}
-	if err == nil {
 		err = s.checkTimeout(f.Timeout)
 	}
 	if err == nil {
-		req, err = s.capOutput(r.Context(), sh, req)
+		req, err = s.fitTarget(r, sh, req)
 	}
 	if err != nil {
 		s.refuse(w, err)

@@ -53,13 +53,7 @@ func (s *Server) openAIJob(kind eventlog.Kind) httprouter.Handle {
 		}
 		sh, err := openAIShape(kind, body)
 		if err == nil {
-			err = s.modelKnown(r, sh.model)
-		}
-		if err == nil {
-			err = s.checkCapabilities(r.Context(), sh)
-		}
-		if err == nil {
-			body, err = s.capOutput(r.Context(), sh, body)
+			body, err = s.fitTarget(r, sh, body)
 		}
 		if err != nil {
 			s.refuseOpenAI(w, err)

@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -68,20 +67,23 @@ func parseOllama(kind eventlog.Kind, body []byte) (shape, error) {
 	return sh, nil
 }
 
-// submission builds the job.submitted record; a body over
-// eventlog.InlineRequestMax goes to a blob in the same batch.
+// submission builds the job.submitted record (eventlog.SubmittedRecord).
 func submission(id ulid.ULID, p eventlog.Submitted, body []byte) eventlog.Record {
-	sum := sha256.Sum256(body)
-	p.RequestSize, p.RequestSHA256 = len(body), sum[:]
-	rec := eventlog.Record{Job: id, Type: eventlog.JobSubmitted, Payload: &p}
-	if len(body) > eventlog.InlineRequestMax {
-		key := eventlog.RequestBlob(id)
-		p.RequestBlob = key
-		rec.Blobs = []eventlog.Blob{{Key: key, Data: body}}
-	} else {
-		p.Request = body
+	return eventlog.SubmittedRecord(id, &p, body)
+}
+
+// fitTarget makes the checks every generating request passes before it is
+// queued, whichever route it came by: the target has the model, the model
+// can do what is asked, and the output is capped (FOREMAN_DEFAULT_NUM_PREDICT).
+// It returns the body to store.
+func (s *Server) fitTarget(r *http.Request, sh shape, body []byte) ([]byte, error) {
+	if err := s.modelKnown(r, sh.model); err != nil {
+		return nil, err
 	}
-	return rec
+	if err := s.checkCapabilities(r.Context(), sh); err != nil {
+		return nil, err
+	}
+	return s.capOutput(r.Context(), sh, body)
 }
 
 // modelKnown refuses a model the target does not have, re-polling once.

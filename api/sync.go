@@ -27,13 +27,7 @@ func (s *Server) syncJob(kind eventlog.Kind) httprouter.Handle {
 		}
 		sh, err := parseOllama(kind, body)
 		if err == nil {
-			err = s.modelKnown(r, sh.model)
-		}
-		if err == nil {
-			err = s.checkCapabilities(r.Context(), sh)
-		}
-		if err == nil {
-			body, err = s.capOutput(r.Context(), sh, body)
+			body, err = s.fitTarget(r, sh, body)
 		}
 		if err != nil {
 			s.refuse(w, err)

@@ -1,6 +1,7 @@
 package batch
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -58,7 +59,7 @@ func (d *Driver) enqueue(ctx context.Context, b projections.Batch) error {
 		p := &payloads[len(recs)]
 		*p = eventlog.Submitted{Model: l.model, Kind: kind, Priority: b.Priority, Submitter: b.Submitter,
 			MaxAttempts: b.MaxAttempts, Batch: b.ID.String(), CustomID: l.CustomID, Line: s.ord}
-		recs = append(recs, submission(lineJob(b.ID, s.ord), p, l.Body))
+		recs = append(recs, eventlog.SubmittedRecord(lineJob(b.ID, s.ord), p, bytes.Clone(l.Body))) // the scanner reuses its buffer
 		if len(recs) == enqueueGroup {
 			if err := flush(); err != nil {
 				return err
@@ -99,21 +100,4 @@ func lineJob(batch ulid.ULID, n int) ulid.ULID {
 	copy(id[:6], batch[:6]) // the batch's time
 	copy(id[6:], sum[:10])
 	return id
-}
-
-// submission is a line's job.submitted record; a body over
-// eventlog.InlineRequestMax goes to a blob in the same append.
-func submission(id ulid.ULID, p *eventlog.Submitted, body []byte) eventlog.Record {
-	sum := sha256.Sum256(body)
-	p.RequestSize, p.RequestSHA256 = len(body), sum[:]
-	rec := eventlog.Record{Job: id, Type: eventlog.JobSubmitted, Payload: p}
-	body = append([]byte(nil), body...) // the scanner reuses its buffer
-	if len(body) > eventlog.InlineRequestMax {
-		key := eventlog.RequestBlob(id)
-		p.RequestBlob = key
-		rec.Blobs = []eventlog.Blob{{Key: key, Data: body}}
-	} else {
-		p.Request = body
-	}
-	return rec
 }
