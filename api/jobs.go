@@ -145,8 +145,14 @@ func (s *Server) lookup(ctx context.Context, w http.ResponseWriter, ps httproute
 		return projections.Job{}, false
 	}
 	j, err := s.cfg.Jobs.Job(id)
-	if errors.Is(err, projections.ErrNotFound) && s.readLatest(ctx) == nil {
-		j, err = s.cfg.Jobs.Job(id) // submitted a moment ago: applied now
+	if errors.Is(err, projections.ErrNotFound) && s.cfg.Log != nil {
+		switch werr := s.cfg.Jobs.WaitFor(ctx, s.cfg.Log.LastOffset()); {
+		case werr == nil:
+			j, err = s.cfg.Jobs.Job(id) // submitted a moment ago: applied now
+		case errors.Is(werr, projections.ErrStopped): // it may be in the log all the same
+			writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("job %s is not in the job views, which stopped short of the log's end (the event log failed, or foreman is stopping)", id))
+			return j, false
+		}
 	}
 	if errors.Is(err, projections.ErrNotFound) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("job %s not found", id))

@@ -101,6 +101,11 @@ func TestFailedLogAnswers503WithTheReason(t *testing.T) {
 	})}
 	b := setupStorage(t, errorfs.Wrap(vfs.NewMem(), on), nil)
 	id := b.submit(t, chatBody)
+	// The 202 comes once the job is durable; the views include it a
+	// moment later, and they stop at the failure (their flush fails).
+	if err := b.proj.WaitFor(context.Background(), b.log.LastOffset()); err != nil {
+		t.Fatal(err)
+	}
 	on.On()
 	if _, err := b.log.Append(context.Background(), eventlog.Record{Job: ulid.Make(), Type: eventlog.JobExpired, Payload: &eventlog.Expiry{}}); err == nil {
 		t.Fatal("append on a failing WAL succeeded")
@@ -148,9 +153,14 @@ func TestReadsAnswerOnceTheProjectionsStopped(t *testing.T) {
 	}
 	cancel()
 	<-ran
-	if _, err := l.Append(context.Background(), eventlog.Record{Job: ulid.Make(), Type: eventlog.JobSubmitted,
+	late := ulid.Make()
+	if _, err := l.Append(context.Background(), eventlog.Record{Job: late, Type: eventlog.JobSubmitted,
 		Payload: &eventlog.Submitted{Model: "tiny-a", Kind: eventlog.KindChat}}); err != nil {
 		t.Fatal(err)
+	}
+	// A job in the log but not in the views is not "not found".
+	if w := b.do(t, "GET", "/jobs/"+late.String(), ""); w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), "stopped short") {
+		t.Fatalf("GET of a job the stopped views lack: %d %s", w.Code, w.Body.String())
 	}
 	for _, path := range []string{"/jobs/" + id, "/jobs", "/queue"} {
 		answered := make(chan *httptest.ResponseRecorder, 1)

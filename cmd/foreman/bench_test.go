@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -15,7 +17,10 @@ import (
 	"github.com/foreman-dev/foreman/worker/target/ollamatest"
 )
 
-// benchDaemon runs foreman on a disk-backed data dir in front of fake.
+// benchDaemon runs foreman on a disk-backed data dir in front of fake. The
+// log level is error unless env sets one; with one set, the daemon's log
+// goes to a file, as a service's goes to the journal, so that the access
+// log's line per request costs what it costs there.
 func benchDaemon(b *testing.B, fake *ollamatest.Server, env map[string]string) string {
 	b.Helper()
 	if env["FOREMAN_DATA_DIR"] == "" {
@@ -24,9 +29,20 @@ func benchDaemon(b *testing.B, fake *ollamatest.Server, env map[string]string) s
 	env["FOREMAN_OLLAMA_URL"] = fake.URL()
 	env["FOREMAN_LISTEN"] = "127.0.0.1:0"
 	env["FOREMAN_SHUTDOWN_GRACE"] = "0s"
-	env["FOREMAN_LOG_LEVEL"] = "error"
+	logged := env["FOREMAN_LOG_LEVEL"] != ""
+	if !logged {
+		env["FOREMAN_LOG_LEVEL"] = "error"
+	}
 	env["FOREMAN_DEFAULT_NUM_PREDICT"] = "0" // the fake's own 8-token answers, as measured before the cap
 	m, out := testMain(env)
+	if logged {
+		f, err := os.Create(filepath.Join(b.TempDir(), "foreman.log"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { f.Close() })
+		m.Stderr = f
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	errc := make(chan error, 1)

@@ -140,7 +140,9 @@ func (c *RouteCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(c.m.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel})).With("part", "route")
+	logger, lw := newDaemonLogger(c.m.Stderr, cfg.LogLevel)
+	defer lw.Close()
+	logger = logger.With("part", "route")
 	rt, err := route.New(route.Config{Daemons: cfg.Daemons, Tokens: cfg.Tokens, ForecastTimeout: cfg.ForecastTimeout,
 		MaxBody: cfg.MaxBody, Logger: logger})
 	if err != nil {

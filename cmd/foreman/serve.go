@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"flag"
-	"log/slog"
 )
 
 // ServeCommand runs the daemon.
@@ -27,7 +26,8 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(c.m.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	logger, lw := newDaemonLogger(c.m.Stderr, cfg.LogLevel)
+	defer lw.Close()
 	var environ []string
 	if c.m.Environ != nil {
 		environ = c.m.Environ()

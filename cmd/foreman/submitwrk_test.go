@@ -22,15 +22,24 @@ var wrkDuration = flag.Duration("submit.wrk", 3*time.Second, "how long Benchmark
 // daemon would have. Each of the 64 connections sends POST /jobs again as
 // soon as its 202 comes; any other status fails the benchmark. It runs
 // once for -submit.wrk whatever b.N is, and is skipped where wrk is not
-// installed (.ci/run installs it).
+// installed (.ci/run installs it). It runs at the default log level, a
+// line per request in the access log, and at error, without it.
 func BenchmarkSubmitJobsWrk(b *testing.B) {
 	if _, err := exec.LookPath("wrk"); err != nil {
 		b.Skip("wrk is not installed (apt-get install wrk)")
 	}
+	// info is the default: the access log writes a line per request (to
+	// a file here); error is the figure without it.
+	for _, level := range []string{"info", "error"} {
+		b.Run("log="+level, func(b *testing.B) { submitWrk(b, level) })
+	}
+}
+
+func submitWrk(b *testing.B, level string) {
 	fake := ollamatest.New(b)
 	gate := fake.Block("")
 	defer gate.Release()
-	base := benchDaemon(b, fake, map[string]string{"FOREMAN_MAX_QUEUE": "100000000"})
+	base := benchDaemon(b, fake, map[string]string{"FOREMAN_MAX_QUEUE": "100000000", "FOREMAN_LOG_LEVEL": level})
 	body := `{"model":"tiny-a","messages":[{"role":"user","content":"hello"}]}`
 	if err := fetch(http.DefaultClient, "POST", base+"/jobs", []byte(body), http.StatusAccepted); err != nil {
 		b.Fatal(err) // also occupies the worker
