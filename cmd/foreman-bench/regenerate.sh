@@ -25,12 +25,13 @@ ratio() {
   awk '
     function metric(unit,   i) { for (i = 5; i + 1 <= NF; i += 2) if ($(i+1) == unit) return $i; return 0 }
     /^BenchmarkSubmitJobs\/clients=64/ { gocl = metric("jobs/s") }
-    /^BenchmarkSubmitJobsWrk/ { wrk = metric("jobs/s") }
+    /^BenchmarkSubmitJobsWrk\/log=info/ { wrk = metric("jobs/s") }
+    /^BenchmarkSubmitJobsWrk\/log=error/ { wrkq = metric("jobs/s") }
     /^BenchmarkSeedSQLite/ { v = metric("req/s"); if (v > sq) sq = v }
     END {
       if (sq == 0) exit
       printf "Against the best SQLite figure of this run (%d jobs/s): 64 Go clients in the same process %.2f×", sq, gocl / sq
-      if (wrk > 0) printf "; 64 connections from wrk %.2f×", wrk / sq
+      if (wrk > 0) printf "; 64 connections from wrk %.2f× at the default log level (%.2f× without the access log)", wrk / sq, wrkq / sq
       print "."
     }' "$1"
 }
@@ -86,7 +87,8 @@ process, for \`-cpuprofile\`) on a disk-backed data dir; every 202 is a durable 
 held on a first job; \`FOREMAN_MAX_QUEUE\` raised as a batch user does, so admission runs. Beside it,
 the store of foreman's first design (seeds' ADR-0008): SQLite in WAL mode, \`synchronous=FULL\`, one
 INSERT per job in its own transaction, 64 writers, through 64 connections and through one.
-\`SubmitJobsWrk\` is \`clients=64\` with the clients in wrk (Debian's package, in C) instead of Go's HTTP
+\`SubmitJobsWrk\` is \`clients=64\` at the default log level (\`log=info\`: the access log writes a line per
+request, to a file here) and without the access log (\`log=error\`, as the other rows), with the clients in wrk (Debian's package, in C) instead of Go's HTTP
 client in the benchmark's own process, which on 2 cores takes about a fifth of the CPU from the daemon
 (the SQLite store pays no client at all); \`daemon-cpu-µs/job\` is then the daemon's own CPU per job.
 \`cpu-µs/job\` in \`SubmitJobs\` counts the clients too.
