@@ -246,6 +246,19 @@ func (p *Projections) Active() []Job {
 	return out
 }
 
+// EachActive calls fn with each job not yet ended, in no order, under the
+// read lock: fn must be quick, must not call p, and must not keep j or its
+// slices. It is Active without the copy, for what goes over every active
+// job once at start: at 100,000 queued the copy was 36 MB of the daemon's
+// peak memory, twice (metrics, recovery).
+func (p *Projections) EachActive(fn func(j *Job)) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	for _, j := range p.active {
+		fn(j)
+	}
+}
+
 // Counts returns the number of jobs in each state.
 func (p *Projections) Counts() map[State]int {
 	p.mu.RLock()

@@ -253,3 +253,22 @@ func TestSubmittedView(t *testing.T) {
 	}
 	check(j)
 }
+
+// EachActive visits the jobs Active lists, once each, and no ended one.
+func TestEachActiveIsActiveWithoutTheCopy(t *testing.T) {
+	b := setup(t)
+	done, queued, working := ulid.Make(), ulid.Make(), ulid.Make()
+	b.append(t, submitted(done, "m"), submitted(queued, "m"), submitted(working, "n"),
+		rec(done, eventlog.JobStarted, &eventlog.Started{Attempt: 1}),
+		rec(done, eventlog.JobSucceeded, &eventlog.Succeeded{Attempt: 1}),
+		rec(working, eventlog.JobStarted, &eventlog.Started{Attempt: 1}))
+	seen := map[ulid.ULID]State{}
+	b.p.EachActive(func(j *Job) { seen[j.ID] = j.State })
+	want := map[ulid.ULID]State{queued: Queued, working: Working}
+	if len(seen) != len(want) || seen[queued] != Queued || seen[working] != Working {
+		t.Fatalf("EachActive saw %v, want %v", seen, want)
+	}
+	if n := len(b.p.Active()); n != len(seen) {
+		t.Fatalf("Active lists %d jobs, EachActive saw %d", n, len(seen))
+	}
+}

@@ -1,8 +1,10 @@
 package worker
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/foreman-dev/foreman/eventlog"
 	"github.com/foreman-dev/foreman/projections"
@@ -13,9 +15,9 @@ type Appender interface {
 	Append(ctx context.Context, recs ...eventlog.Record) ([]eventlog.Event, error)
 }
 
-// ActiveJobs lists the non-terminal jobs (projections.Projections).
+// ActiveJobs goes over the non-terminal jobs (projections.Projections).
 type ActiveJobs interface {
-	Active() []projections.Job
+	EachActive(fn func(*projections.Job))
 }
 
 // Recovery counts what Recover did.
@@ -38,7 +40,14 @@ const (
 func Recover(ctx context.Context, log Appender, jobs ActiveJobs) (Recovery, error) {
 	var r Recovery
 	var recs []eventlog.Record
-	for _, j := range jobs.Active() {
+	var found []projections.Job // the few it acts on, not every queued job
+	jobs.EachActive(func(j *projections.Job) {
+		if j.Sync || j.State == projections.Working {
+			found = append(found, *j)
+		}
+	})
+	slices.SortFunc(found, func(a, b projections.Job) int { return cmp.Compare(a.QueueOffset, b.QueueOffset) })
+	for _, j := range found {
 		switch {
 		case j.Sync:
 			recs = append(recs, eventlog.Record{Job: j.ID, Type: eventlog.JobCancelled,

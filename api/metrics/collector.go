@@ -46,7 +46,7 @@ type Log interface {
 // Jobs is the read side (projections.Projections).
 type Jobs interface {
 	Applied() uint64
-	Active() []projections.Job // once, at start
+	EachActive(fn func(*projections.Job)) // once, at start
 	Queue() *projections.Queue
 	Counts() map[projections.State]int
 	Job(id ulid.ULID) (projections.Job, error)
@@ -183,10 +183,10 @@ func (c *Collector) Run(ctx context.Context) error {
 // when its job.requeued is folded.
 func (c *Collector) warmStart() (from, end uint64) {
 	from = c.cfg.Jobs.Applied() + 1
-	for _, j := range c.cfg.Jobs.Active() {
-		c.jobs[j.ID] = seed(j)
+	c.cfg.Jobs.EachActive(func(j *projections.Job) {
+		c.jobs[j.ID] = seed(*j)
 		from = min(from, j.SubmitOffset)
-	}
+	})
 	end = c.cfg.Log.LastOffset()
 	return max(from, c.cfg.Log.LowWatermark()), end
 }

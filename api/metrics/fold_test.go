@@ -17,7 +17,7 @@ import (
 type fakeJobs map[ulid.ULID]projections.Job
 
 func (f fakeJobs) Applied() uint64                   { return 0 }
-func (f fakeJobs) Active() []projections.Job         { return nil }
+func (f fakeJobs) EachActive(func(*projections.Job)) {}
 func (f fakeJobs) Queue() *projections.Queue         { return projections.NewQueue() }
 func (f fakeJobs) Counts() map[projections.State]int { return nil }
 func (f fakeJobs) Job(id ulid.ULID) (projections.Job, error) {
