@@ -158,6 +158,7 @@ func (c *RouteCommand) Run(ctx context.Context, args []string) error {
 		urls = append(urls, d.URL)
 	}
 	logger.Info("routing", "listen", ln.Addr().String(), "daemons", strings.Join(urls, ","), "auth", len(cfg.Tokens) > 0)
+	lw.Flush() // the start-up lines are out before the first request is served
 	srv := &http.Server{Handler: rt, ReadHeaderTimeout: 30 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -37,6 +37,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	lw.Flush() // the start-up lines are out before the first request is served
 	if c.ready != nil {
 		c.ready <- d.Addr()
 	}
