@@ -15,11 +15,14 @@ func (s *Server) queueFull(ctx context.Context) (retryAfter int, full bool) {
 		return 0, false
 	}
 	q := s.cfg.Jobs.Queue()
-	waiting := q.Len()
 	// Each event the projections have not applied yet adds at most one
 	// waiting job: only near the cap is it worth waiting for them to count
-	// every acknowledged job, so the common submission does not wait.
-	if waiting+s.unapplied() >= s.cfg.MaxQueue {
+	// every acknowledged job, so the common submission does not wait. The
+	// applied offset is read before the count: read after, it could
+	// include an event the count missed, and a job past the cap got in.
+	applied := s.cfg.Jobs.Applied()
+	waiting := q.Len()
+	if waiting+s.unappliedSince(applied) >= s.cfg.MaxQueue {
 		_ = s.readLatest(ctx) // a caller that left is refused by what follows anyway
 		waiting = q.Len()
 	}
@@ -37,11 +40,11 @@ func (s *Server) queueFull(ctx context.Context) (retryAfter int, full bool) {
 	return seconds(d), true
 }
 
-// unapplied is how many durable events the projections have yet to apply.
-func (s *Server) unapplied() int {
+// unappliedSince is how many durable events come after applied.
+func (s *Server) unappliedSince(applied uint64) int {
 	if s.cfg.Log == nil {
 		return 0
 	}
 	last := s.cfg.Log.LastOffset()
-	return int(last - min(s.cfg.Jobs.Applied(), last))
+	return int(last - min(applied, last))
 }
