@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -139,11 +140,14 @@ func TestInventoryRelayAndOutage(t *testing.T) {
 	o := ownOllama(t, 0)
 	f := ownForeman(t, o.URL())
 	for _, path := range []string{"/api/tags", "/api/ps"} {
-		want := raw(t, http.MethodGet, o.URL()+path, "", "")
-		var got response
+		var got, want response
+		// Ollama lists models made in the same second in map order, so
+		// two of its own answers may differ in order: compare each
+		// model's bytes, in a fixed order.
 		waitFor(t, 10*time.Second, path+" to match ollama's bytes", func() bool {
+			want = raw(t, http.MethodGet, o.URL()+path, "", "")
 			got = raw(t, http.MethodGet, f.URL()+path, token, "")
-			return bytes.Equal(got.Body, want.Body)
+			return sameModels(t, got.Body, want.Body)
 		})
 		if got.Status != 200 || got.ContentType != want.ContentType {
 			t.Errorf("%s: %d %q", path, got.Status, got.ContentType)
@@ -166,4 +170,24 @@ func TestInventoryRelayAndOutage(t *testing.T) {
 			t.Errorf("%s with ollama never seen: %d %s", path, r.Status, r.Body)
 		}
 	}
+}
+
+// sameModels reports whether two /api/tags or /api/ps bodies hold the same
+// models, each byte for byte, in whatever order.
+func sameModels(t *testing.T, a, b []byte) bool {
+	t.Helper()
+	sorted := func(body []byte) []string {
+		var v struct{ Models []json.RawMessage }
+		if err := json.Unmarshal(body, &v); err != nil {
+			return nil
+		}
+		out := make([]string, len(v.Models))
+		for i, m := range v.Models {
+			out[i] = string(m)
+		}
+		slices.Sort(out)
+		return out
+	}
+	x, y := sorted(a), sorted(b)
+	return x != nil && slices.Equal(x, y)
 }
